@@ -1,0 +1,34 @@
+# Two commands on a fresh machine with Python 3.11+ and make:
+#   make repro   set up the locked environment and run the whole pipeline on the bundled example (offline)
+#   make test    set up the same environment and run the test suite
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+BIN := $(CURDIR)/.venv/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+export TLDEXTRACT_CACHE := $(CURDIR)/.cache/tldextract
+
+.PHONY: setup repro test bench clean-env
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+setup: .venv/.synced
+
+repro: setup
+	PATH="$(BIN):$$PATH" dvc repro
+
+test: setup
+	PATH="$(BIN):$$PATH" python -m pytest
+
+bench: setup
+	PATH="$(BIN):$$PATH" python benchmarks/run_all.py
+
+clean-env:
+	rm -rf .venv .tools

@@ -1,0 +1,1 @@
+"""synthkit: gated, audited synthetic training data for small text models."""

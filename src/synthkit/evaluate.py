@@ -1,0 +1,73 @@
+"""Evaluate: train the student on real-only and on the mix, score both on the protected real eval set."""
+
+from __future__ import annotations
+
+import polars as pl
+from sklearn.metrics import accuracy_score, f1_score
+
+from synthkit.config import EvaluateParams
+from synthkit.student import train_student
+
+
+def _round(x: float) -> float:
+    return round(float(x), 6)
+
+
+def scores(y_true: list[str], y_pred: list[str], labels: list[str]) -> dict:
+    """Accuracy and macro-F1 over the labels present in y_true."""
+    present = sorted(set(y_true))
+    return {
+        "n": len(y_true),
+        "accuracy": _round(accuracy_score(y_true, y_pred)),
+        "macro_f1": _round(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+    }
+
+
+def per_label_f1(y_true: list[str], y_pred: list[str], labels: list[str]) -> dict[str, float]:
+    values = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
+    return {lab: _round(v) for lab, v in zip(labels, values)}
+
+
+def slice_scores(eval_: pl.DataFrame, y_pred: list[str], labels: list[str], min_size: int) -> dict[str, dict]:
+    """Scores per slice tag (and 'all'), for slices with at least min_size rows."""
+    y_true = eval_["label"].to_list()
+    tags = eval_["slices"].to_list()
+    out = {"all": scores(y_true, y_pred, labels)}
+    for tag in sorted({t for ts in tags for t in ts}):
+        idx = [i for i, ts in enumerate(tags) if tag in ts]
+        if len(idx) >= min_size:
+            out[tag] = scores([y_true[i] for i in idx], [y_pred[i] for i in idx], labels)
+    return out
+
+
+def evaluate(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame, labels: list[str], params: EvaluateParams) -> tuple[dict, dict, dict]:
+    """Metrics (overall, per slice, uplift), per-label detail, and the mix model's predictions for plots."""
+    preds: dict[str, list[str]] = {}
+    texts = eval_["text"].to_list()
+    for name, frame in (("real_only", real), ("mix", train)):
+        model = train_student(frame["text"].to_list(), frame["label"].to_list(), frame["weight"].to_list(), C=params.C)
+        preds[name] = [str(p) for p in model.predict(texts)]
+    y_true = eval_["label"].to_list()
+    result = {name: slice_scores(eval_, p, labels, params.min_slice_size) for name, p in preds.items()}
+    metrics = {
+        "eval_rows": eval_.height,
+        "train_rows": {"real_only": real.height, "mix": train.height, "synthetic_in_mix": int((train["source"] == "synthetic").sum())},
+        "real_only": result["real_only"]["all"],
+        "mix": result["mix"]["all"],
+        "uplift": {k: _round(result["mix"]["all"][k] - result["real_only"]["all"][k]) for k in ("accuracy", "macro_f1")},
+        "slices": {
+            tag: {
+                "n": result["real_only"][tag]["n"],
+                "real_only_macro_f1": result["real_only"][tag]["macro_f1"],
+                "mix_macro_f1": result["mix"][tag]["macro_f1"],
+                "uplift_macro_f1": _round(result["mix"][tag]["macro_f1"] - result["real_only"][tag]["macro_f1"]),
+            }
+            for tag in result["real_only"]
+            if tag != "all"
+        },
+    }
+    detail = {
+        "per_label_f1": {name: per_label_f1(y_true, p, labels) for name, p in preds.items()},
+        "slices": result,
+    }
+    return metrics, detail, preds

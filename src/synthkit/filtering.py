@@ -1,0 +1,44 @@
+"""The filter stage's logic: PII, toxicity, consistency with the seeds, then human review decisions."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from synthkit.config import FilterParams
+from synthkit.gates.base import KEEP
+from synthkit.gates.consistency import gate_consistency
+from synthkit.gates.pii import gate_pii
+from synthkit.gates.toxicity import gate_toxicity
+from synthkit.pipeline import run_gates
+from synthkit.review import Decision, apply_decisions
+from synthkit.student import train_student
+
+
+def seed_student(seeds: pl.DataFrame, C: float):
+    """The student trained on the real training seeds, or None when they hold fewer than two labels."""
+    train = seeds.filter(pl.col("split") == "seed")
+    if train["label"].n_unique() < 2:
+        return None
+    return train_student(train["text"].to_list(), train["label"].to_list(), C=C)
+
+
+def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParams, decisions: dict[str, Decision], analyzer) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Run the filter gates in order; human decisions are applied first (relabel) and last (reject)."""
+    df, _ = apply_decisions(df, decisions)
+    student = seed_student(seeds, params.consistency.C) if params.consistency.enabled else None
+    reviewed_accept = {k for k, d in decisions.items() if d.decision in ("accept", "relabel")}
+
+    def consistency(frame: pl.DataFrame):
+        verdicts = gate_consistency(frame["text"].to_list(), frame["label"].to_list(), student, params.consistency)
+        # a human accept or relabel overrides the student's disagreement
+        return [KEEP if i in reviewed_accept else v for v, i in zip(verdicts, frame["id"].to_list())]
+
+    return run_gates(
+        df,
+        [
+            ("pii", lambda f: gate_pii(f["text"].to_list(), params.pii, analyzer)),
+            ("toxicity", lambda f: gate_toxicity(f["text"].to_list(), params.toxicity)),
+            ("consistency", consistency),
+            ("review", lambda f: apply_decisions(f, decisions)[1]),
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Candidate generators: each returns a frame of Example rows with full provenance."""

@@ -1,0 +1,37 @@
+"""Run a sequence of gates over a frame, collecting kept rows, rejects and per-reason counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from synthkit.gates.base import Verdict, split_verdicts
+from synthkit.schemas import Example, Reject, polars_schema
+
+GateFn = Callable[[pl.DataFrame], list[Verdict]]
+
+
+def run_gates(df: pl.DataFrame, gates: list[tuple[str, GateFn]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply gates in order; each sees only the rows the previous ones kept. Returns (kept, all rejects)."""
+    rejects = [pl.DataFrame(schema=polars_schema(Reject))]
+    kept = df
+    for name, gate in gates:
+        kept, dropped = split_verdicts(kept, gate(kept), name)
+        rejects.append(dropped)
+    return kept.sort("id"), pl.concat(rejects).sort("gate", "id")
+
+
+def stage_counts(stage: str, n_in: int, kept: pl.DataFrame, rejects: pl.DataFrame, **extra) -> dict:
+    """The counts a stage reports: in = kept + rejected, with rejects per gate and per reason."""
+    by_reason = {r: n for r, n in rejects.group_by("reason").len().sort("reason").iter_rows()} if rejects.height else {}
+    by_gate = {g: n for g, n in rejects.group_by("gate").len().sort("gate").iter_rows()} if rejects.height else {}
+    counts = {"stage": stage, "in": n_in, "kept": kept.height, "rejected": rejects.height, "rejected_by_gate": by_gate, "rejected_by_reason": by_reason}
+    if n_in != kept.height + rejects.height:
+        raise AssertionError(f"{stage}: {n_in} in != {kept.height} kept + {rejects.height} rejected")
+    counts.update(extra)
+    return counts
+
+
+def empty_examples() -> pl.DataFrame:
+    return pl.DataFrame(schema=polars_schema(Example))

@@ -1,0 +1,79 @@
+"""The human review loop: a stratified sample out, decisions (accept, reject, relabel) back in on every rerun."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from synthkit.config import ReviewParams
+from synthkit.errors import InputError
+from synthkit.gates.base import KEEP, Verdict
+from synthkit.io import read_records
+
+REVIEW_COLUMNS = ["id", "label", "family", "channel", "outcome", "text", "decision", "new_label", "note"]
+
+
+class Decision(BaseModel):
+    """One human decision from data/review/decisions.csv."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1)
+    decision: str = Field(pattern=r"^(accept|reject|relabel)$")
+    new_label: str | None = None
+    note: str | None = None
+
+
+def load_decisions(path: str | Path, labels: list[str]) -> dict[str, Decision]:
+    """Read decisions; a relabel to a label not in the spec names the file, row and field."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return {}
+    out: dict[str, Decision] = {}
+    header_only = len(path.read_text(encoding="utf-8").strip().splitlines()) <= 1
+    if header_only:
+        return {}
+    for rowno, dec in read_records(path, Decision):
+        if dec.decision == "relabel" and dec.new_label not in labels:
+            raise InputError(str(path), f"new_label {dec.new_label!r} is not in the spec", row=rowno, field="new_label")
+        out[dec.id] = dec
+    return out
+
+
+def apply_decisions(df: pl.DataFrame, decisions: dict[str, Decision]) -> tuple[pl.DataFrame, list[Verdict]]:
+    """Relabel and mark reviewed rows; return the updated frame and a verdict per row (reject decisions drop)."""
+    if not decisions:
+        return df, [KEEP] * df.height
+    ids = df["id"].to_list()
+    labels, reviews, verdicts = [], [], []
+    for ex_id, label, review in zip(ids, df["label"].to_list(), df["review"].to_list()):
+        dec = decisions.get(ex_id)
+        if dec is None:
+            labels.append(label), reviews.append(review), verdicts.append(KEEP)
+            continue
+        note = f": {dec.note}" if dec.note else ""
+        reviews.append(f"{dec.decision}{' ' + label + '->' + dec.new_label if dec.decision == 'relabel' else ''}{note}")
+        labels.append(dec.new_label if dec.decision == "relabel" else label)
+        verdicts.append(Verdict("review_rejected", dec.note or "") if dec.decision == "reject" else KEEP)
+    return df.with_columns(pl.Series("label", labels, dtype=pl.String), pl.Series("review", reviews, dtype=pl.String)), verdicts
+
+
+def review_sample(kept: pl.DataFrame, rejects: pl.DataFrame, params: ReviewParams, seed: int) -> pl.DataFrame:
+    """A stratified sample over label x family x gate outcome, `fraction` of each stratum (at least min_per_stratum)."""
+    frames = [kept.with_columns(pl.lit("kept").alias("outcome"))]
+    if rejects.height:
+        frames.append(rejects.with_columns(pl.col("reason").alias("outcome")))
+    cols = ["id", "label", "family", "channel", "outcome", "text"]
+    pool = pl.concat([f.select(cols) for f in frames])
+    if pool.is_empty() or params.fraction == 0:
+        return pool.head(0).with_columns(pl.lit("").alias(c) for c in ("decision", "new_label", "note"))
+    ranked = pool.with_columns(pl.col("id").hash(seed=seed).alias("_h")).sort("_h")
+    ranked = ranked.with_columns(
+        pl.int_range(pl.len()).over("label", "family", "outcome").alias("_n"),
+        pl.len().over("label", "family", "outcome").alias("_size"),
+    )
+    quota = pl.max_horizontal((pl.col("_size") * params.fraction).ceil().cast(pl.Int64), pl.lit(params.min_per_stratum))
+    sample = ranked.filter(pl.col("_n") < quota).drop("_h", "_n", "_size")
+    return sample.sort("label", "family", "outcome", "id").with_columns(pl.lit("").alias(c) for c in ("decision", "new_label", "note"))

@@ -1,0 +1,120 @@
+"""The task spec: labels with definitions and rules, scenarios with templates, channels and slot values."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from synthkit.errors import InputError
+from synthkit.io import read_yaml
+from synthkit.schemas import CHANNELS, FAMILIES
+
+SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Label(_Strict):
+    """A label the model must predict, with what it means and the labels it is easily confused with."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    definition: str = Field(min_length=10)
+    rules: list[str] = Field(default_factory=list)
+    near_miss: list[str] = Field(default_factory=list)
+
+
+class Scenario(_Strict):
+    """A situation a customer is in; its label follows from the label rules; utterance templates per family."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    description: str
+    hard_negative_of: str | None = None
+    slots: dict[str, list[str]] = Field(default_factory=dict)
+    templates: dict[str, list[str]]
+
+    @model_validator(mode="after")
+    def _families_known(self) -> "Scenario":
+        unknown = set(self.templates) - set(FAMILIES)
+        if unknown:
+            raise ValueError(f"unknown template families {sorted(unknown)}; known: {list(FAMILIES)}")
+        if "typical" not in self.templates or not self.templates["typical"]:
+            raise ValueError("every scenario needs at least one 'typical' template")
+        return self
+
+
+class Constraints(_Strict):
+    """Rules every example must satisfy (checked by the rule gate)."""
+
+    min_chars: int = 2
+    max_chars: int = 2000
+    forbid_patterns: list[str] = Field(default_factory=lambda: [r"\{[a-z_]+\}", r"\[(?:NAME|EMAIL|PHONE)\]"])
+
+
+class Task(_Strict):
+    name: str
+    type: Literal["classification", "extraction", "rewrite", "summarization"] = "classification"
+    description: str = ""
+
+
+class Spec(_Strict):
+    """A whole task spec, cross-checked: scenario labels exist, every template slot has values."""
+
+    task: Task
+    labels: list[Label] = Field(min_length=2)
+    slots: dict[str, list[str]] = Field(default_factory=dict)
+    channels: dict[str, list[str]] = Field(default_factory=dict)
+    context: list[str] = Field(default_factory=list)
+    constraints: Constraints = Field(default_factory=Constraints)
+    scenarios: list[Scenario] = Field(default_factory=list)
+
+    @property
+    def label_names(self) -> list[str]:
+        return [lab.name for lab in self.labels]
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> "Spec":
+        names = set(self.label_names)
+        if len(names) != len(self.labels):
+            raise ValueError("label names must be unique")
+        for lab in self.labels:
+            for other in lab.near_miss:
+                if other not in names:
+                    raise ValueError(f"label {lab.name!r}: near_miss {other!r} is not a label")
+        unknown_channels = set(self.channels) - set(CHANNELS)
+        if unknown_channels:
+            raise ValueError(f"unknown channels {sorted(unknown_channels)}; known: {list(CHANNELS)}")
+        for name, wrappers in self.channels.items():
+            for w in wrappers:
+                if "{body}" not in w and "{short}" not in w:
+                    raise ValueError(f"channel {name!r}: wrapper {w!r} needs {{body}} or {{short}}")
+        seen = set()
+        for sc in self.scenarios:
+            if sc.id in seen:
+                raise ValueError(f"duplicate scenario id {sc.id!r}")
+            seen.add(sc.id)
+            for lab in (sc.label, sc.hard_negative_of):
+                if lab is not None and lab not in names:
+                    raise ValueError(f"scenario {sc.id!r}: label {lab!r} is not in labels")
+            for family, templates in sc.templates.items():
+                for t in templates:
+                    for slot in SLOT.findall(t):
+                        if slot not in sc.slots and slot not in self.slots:
+                            raise ValueError(f"scenario {sc.id!r} ({family}): slot {{{slot}}} has no values")
+        return self
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Load and cross-check a spec file; errors name the file and the offending field."""
+    raw = read_yaml(path)
+    try:
+        return Spec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or None
+        raise InputError(str(path), err["msg"], field=loc) from None

@@ -1,0 +1,28 @@
+"""What every stage script shares: argument parsing and turning bad input into one clear line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from synthkit.errors import InputError
+
+
+def run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> None:
+    """Parse arguments and run a stage; InputError prints `error: file: row N: field 'x': message` and exits 2."""
+    args = parser.parse_args()
+    try:
+        main(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def parser(description: str, *paths: str) -> argparse.ArgumentParser:
+    """An argument parser with --params and one required option per path name."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--params", default="params.yaml")
+    for name in paths:
+        p.add_argument(f"--{name}", required=True)
+    return p

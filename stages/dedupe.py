@@ -1,0 +1,23 @@
+"""DVC stage dedupe: exact and near duplicates within the synthetic set, against the seeds and the protected eval set."""
+
+from synthkit import stage
+from synthkit.config import load_params
+from synthkit.dedupe import dedupe
+from synthkit.io import read_parquet, write_json, write_parquet
+from synthkit.pipeline import stage_counts
+
+
+def main(args) -> None:
+    params = load_params(args.params)
+    filtered = read_parquet(args.filtered)
+    seeds = read_parquet(args.seeds)
+    eval_ = read_parquet(args.eval)
+    kept, rejects, leakage = dedupe(filtered, seeds, eval_, params.dedupe)
+    write_parquet(kept.sort("id"), args.out)
+    write_parquet(rejects.sort("gate", "id"), args.rejects)
+    write_json(leakage, args.leakage)
+    write_json(stage_counts("dedupe", filtered.height, kept, rejects, leaked_eval_items=leakage["n_leaked_eval_items"]), args.counts)
+
+
+if __name__ == "__main__":
+    stage.run(main, stage.parser(__doc__, "filtered", "seeds", "eval", "out", "rejects", "leakage", "counts"))

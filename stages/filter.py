@@ -1,0 +1,35 @@
+"""DVC stage filter: PII, toxicity and consistency gates, human review decisions, and a review sample."""
+
+from synthkit import stage
+from synthkit.config import load_params
+from synthkit.filtering import filter_candidates
+from synthkit.gates.pii import build_analyzer
+from synthkit.io import read_parquet, write_csv, write_json, write_parquet
+from synthkit.pipeline import stage_counts
+from synthkit.review import REVIEW_COLUMNS, load_decisions, review_sample
+from synthkit.spec import load_spec
+
+
+def main(args) -> None:
+    params = load_params(args.params)
+    spec = load_spec(args.spec)
+    validated = read_parquet(args.validated)
+    seeds = read_parquet(args.seeds)
+    decisions = load_decisions(args.decisions, spec.label_names)
+    analyzer = build_analyzer(params.filter.pii.spacy_model) if params.filter.pii.enabled else None
+    kept, rejects = filter_candidates(validated, seeds, params.filter, decisions, analyzer)
+    sample = review_sample(kept, rejects, params.filter.review, params.seed)
+    write_parquet(kept, args.out)
+    write_parquet(rejects, args.rejects)
+    write_csv(sample.select(REVIEW_COLUMNS), f"{args.review_dir}/sample.csv")
+    write_json(
+        stage_counts(
+            "filter", validated.height, kept, rejects,
+            review={"decisions": len(decisions), "sampled": sample.height, "redacted": int(kept["text"].str.contains("<[A-Z_]+>").sum())},
+        ),
+        args.counts,
+    )
+
+
+if __name__ == "__main__":
+    stage.run(main, stage.parser(__doc__, "spec", "validated", "seeds", "decisions", "out", "rejects", "review-dir", "counts"))

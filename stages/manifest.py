@@ -1,0 +1,43 @@
+"""DVC stage manifest: the funnel (counts add up at every gate) and the manifest (what built this dataset)."""
+
+import json
+from pathlib import Path
+
+from synthkit import stage
+from synthkit.config import load_params
+from synthkit.io import read_parquet, write_json
+from synthkit.manifest import FUNNEL_STAGES, code_versions, file_md5, funnel, package_versions
+from synthkit.spec import load_spec
+
+
+def main(args) -> None:
+    params = load_params(args.params)
+    spec = load_spec(args.spec)
+    counts = {n: json.loads(Path(f"{args.counts_dir}/{n}.json").read_text()) for n in FUNNEL_STAGES}
+    report = funnel(counts)
+    write_json(report, args.funnel)
+    artifacts = {p: {"md5": file_md5(p), "rows": read_parquet(p).height} for p in sorted(args.artifact)}
+    train = read_parquet(args.train)
+    templates = sorted({g["prompt_hash"] for g in train["generator"].to_list() if g["prompt_hash"]})
+    write_json(
+        {
+            "dataset_id": file_md5(args.train)[:16],
+            "task": {"name": spec.task.name, "type": spec.task.type, "labels": spec.label_names, "spec_md5": file_md5(args.spec)},
+            "generator": {"settings": params.generate.model_dump(), "seed": params.seed, "template_hashes_in_train": templates},
+            "filters": {"params": params.filter.model_dump(), "validate": params.validate_.model_dump()},
+            "dedupe": params.dedupe.model_dump(),
+            "mixing": params.mix.model_dump(),
+            "versions": package_versions(["synthkit", "presidio-analyzer", "spacy", "alt-profanity-check", "scikit-learn", "datasketch", "polars", "duckdb", "dvc"]),
+            "code": code_versions(["src/synthkit", "stages"]),
+            "artifacts": artifacts,
+            "counts": {"candidates": report["candidates"], "rejected": report["rejected"], "train_rows": train.height, "synthetic_in_train": report["synthetic_in_train"]},
+            "cost": {"requests": 0, "input_tokens": 0, "output_tokens": 0, "usd": 0.0},
+        },
+        args.manifest,
+    )
+
+
+if __name__ == "__main__":
+    p = stage.parser(__doc__, "spec", "train", "counts-dir", "funnel", "manifest")
+    p.add_argument("--artifact", action="append", required=True)
+    stage.run(main, p)

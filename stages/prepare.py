@@ -1,0 +1,35 @@
+"""DVC stage prepare: validate the real inputs and write them as Parquet with content-hash ids."""
+
+from synthkit import stage
+from synthkit.config import load_params
+from synthkit.io import write_json, write_parquet
+from synthkit.prepare import check_disjoint_groups, load_labeled, load_unlabeled, split_by_group
+from synthkit.spec import load_spec
+
+
+def main(args) -> None:
+    params = load_params(args.params)
+    spec = load_spec(args.spec)
+    cols = params.prepare.columns
+    seeds, seed_dups = load_labeled(args.seeds, "seed", cols, spec.label_names)
+    eval_, eval_dups = load_labeled(args.eval, "eval", cols, spec.label_names)
+    production = load_unlabeled(args.production, cols)
+    check_disjoint_groups(seeds, eval_, args.eval)
+    seeds = split_by_group(seeds, params.prepare.dev_fraction, params.seed, "dev")
+    write_parquet(seeds, f"{args.out_dir}/seeds.parquet")
+    write_parquet(eval_, f"{args.out_dir}/eval.parquet")
+    write_parquet(production, f"{args.out_dir}/production.parquet")
+    write_json(
+        {
+            "seeds": seeds.group_by("split").len().sort("split").to_dicts(),
+            "seed_labels": seeds["label"].n_unique(),
+            "eval": eval_.height,
+            "production": production.height,
+            "duplicate_rows_collapsed": {"seeds": seed_dups, "eval": eval_dups},
+        },
+        args.counts,
+    )
+
+
+if __name__ == "__main__":
+    stage.run(main, stage.parser(__doc__, "spec", "seeds", "eval", "production", "out-dir", "counts"))

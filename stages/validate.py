@@ -1,0 +1,28 @@
+"""DVC stage validate: the format gate (row model) and the rule gate (spec) over every candidate."""
+
+from synthkit import stage
+from synthkit.config import load_params
+from synthkit.gates.rules import gate_format, gate_rules
+from synthkit.io import read_parquet, write_json, write_parquet
+from synthkit.pipeline import run_gates, stage_counts
+from synthkit.spec import load_spec
+
+
+def main(args) -> None:
+    params = load_params(args.params)
+    spec = load_spec(args.spec)
+    candidates = read_parquet(args.candidates)
+    kept, rejects = run_gates(
+        candidates,
+        [
+            ("format", lambda f: gate_format(f.to_dicts())),
+            ("rule", lambda f: gate_rules(f, spec, params.validate_.min_chars, params.validate_.max_chars)),
+        ],
+    )
+    write_parquet(kept, args.out)
+    write_parquet(rejects, args.rejects)
+    write_json(stage_counts("validate", candidates.height, kept, rejects), args.counts)
+
+
+if __name__ == "__main__":
+    stage.run(main, stage.parser(__doc__, "spec", "candidates", "out", "rejects", "counts"))

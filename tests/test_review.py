@@ -1,0 +1,47 @@
+import polars as pl
+import pytest
+
+from synthkit.config import ReviewParams
+from synthkit.errors import InputError
+from synthkit.review import apply_decisions, load_decisions, review_sample
+from tests.conftest import make_rows
+
+
+def test_decisions_relabel_reject_accept(tmp_path):
+    df = make_rows([("one", "a"), ("two", "a"), ("three", "b")])
+    ids = df["id"].to_list()
+    path = tmp_path / "decisions.csv"
+    path.write_text(f"id,decision,new_label,note\n{ids[0]},relabel,b,wrong label\n{ids[1]},reject,,template residue\n{ids[2]},accept,,\n")
+    decisions = load_decisions(path, ["a", "b"])
+    out, verdicts = apply_decisions(df, decisions)
+    assert out["label"].to_list() == ["b", "a", "b"]
+    assert out["review"].to_list()[0] == "relabel a->b: wrong label"
+    assert [v.reason for v in verdicts] == [None, "review_rejected", None]
+
+
+def test_missing_or_header_only_decisions(tmp_path):
+    assert load_decisions(tmp_path / "none.csv", ["a"]) == {}
+    (tmp_path / "d.csv").write_text("id,decision,new_label,note\n")
+    assert load_decisions(tmp_path / "d.csv", ["a"]) == {}
+
+
+@pytest.mark.parametrize(
+    "line,field",
+    [("x1,relabel,ghost,", "new_label"), ("x1,maybe,,", "decision")],
+)
+def test_bad_decisions_name_row_and_field(tmp_path, line, field):
+    path = tmp_path / "d.csv"
+    path.write_text(f"id,decision,new_label,note\n{line}\n")
+    with pytest.raises(InputError) as info:
+        load_decisions(path, ["a", "b"])
+    assert info.value.row == 2 and info.value.field == field
+
+
+def test_review_sample_is_stratified():
+    kept = make_rows([(f"text {i}", "a" if i % 2 else "b") for i in range(100)])
+    rejects = make_rows([("bad one", "a")]).with_columns(pl.lit("pii").alias("gate"), pl.lit("pii_email_address").alias("reason"))
+    sample = review_sample(kept, rejects, ReviewParams(fraction=0.1), seed=1)
+    outcomes = dict(sample.group_by("outcome").len().iter_rows())
+    assert outcomes == {"kept": 10, "pii_email_address": 1}
+    assert set(sample.filter(pl.col("outcome") == "kept")["label"]) == {"a", "b"}
+    assert review_sample(kept, rejects, ReviewParams(fraction=0.0), seed=1).height == 0
