@@ -56,7 +56,7 @@ def split_by_group(df: pl.DataFrame, fraction: float, seed: int, name: str) -> p
         return df
     ranked = df.select("scenario_id").unique().with_columns(pl.col("scenario_id").hash(seed=seed).alias("_h")).sort("_h", "scenario_id")
     sizes = df.group_by("scenario_id").len()
-    ranked = ranked.join(sizes, on="scenario_id").with_columns(pl.col("len").cum_sum().alias("_cum"))
+    ranked = ranked.join(sizes, on="scenario_id").sort("_h", "scenario_id").with_columns(pl.col("len").cum_sum().alias("_cum"))
     chosen = ranked.filter(pl.col("_cum") <= round(fraction * df.height))["scenario_id"]
     return df.with_columns(pl.when(pl.col("scenario_id").is_in(chosen.implode())).then(pl.lit(name)).otherwise(pl.col("split")).alias("split"))
 

@@ -1,0 +1,46 @@
+"""Make a throwaway copy of this repository (tracked and untracked-but-not-ignored files) as its own git repo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def env() -> dict[str, str]:
+    """The environment stage commands run with: this venv first on PATH, no network-dependent caches."""
+    e = dict(os.environ)
+    e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"
+    e.setdefault("TLDEXTRACT_CACHE", str(REPO / ".cache" / "tldextract"))
+    e["DVC_NO_ANALYTICS"] = "1"
+    return e
+
+
+def copy_repo(dst: Path) -> Path:
+    """Copy the project files into dst, `git init` and commit them there; returns dst."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO, capture_output=True, check=True
+    ).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        src = REPO / rel
+        if src.is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel)
+    git = ["git", "-c", "user.email=test@synthkit.invalid", "-c", "user.name=synthkit test"]
+    subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=dst, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "copy"], cwd=dst, check=True)
+    return dst
+
+
+def run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command in cwd with env(); on failure with check, show its output."""
+    res = subprocess.run(args, cwd=cwd, env=env(), capture_output=True, text=True)
+    if check and res.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {res.returncode}\nstdout:\n{res.stdout[-4000:]}\nstderr:\n{res.stderr[-4000:]}")
+    return res
