@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export TLDEXTRACT_CACHE := $(CURDIR)/.cache/tldextract
 
-.PHONY: setup repro test bench clean-env
+.PHONY: setup repro test clean-env
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -26,9 +26,6 @@ repro: setup
 
 test: setup
 	PATH="$(BIN):$$PATH" python -m pytest
-
-bench: setup
-	PATH="$(BIN):$$PATH" python benchmarks/run_all.py
 
 clean-env:
 	rm -rf .venv .tools
