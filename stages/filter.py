@@ -1,12 +1,14 @@
 """DVC stage filter: PII, toxicity and consistency gates, human review decisions, and a review sample."""
 
+import json
+
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.filtering import filter_candidates
 from synthkit.gates.pii import build_analyzer
-from synthkit.io import read_parquet, write_csv, write_json, write_parquet
+from synthkit.io import read_parquet, write_csv, write_json, write_parquet, write_text
 from synthkit.pipeline import stage_counts
-from synthkit.review import REVIEW_COLUMNS, load_decisions, review_sample
+from synthkit.review import REVIEW_COLUMNS, decision_counts, load_decisions, review_sample, to_labelstudio
 from synthkit.spec import load_spec
 
 
@@ -22,10 +24,14 @@ def main(args) -> None:
     write_parquet(kept, args.out)
     write_parquet(rejects, args.rejects)
     write_csv(sample.select(REVIEW_COLUMNS), f"{args.review_dir}/sample.csv")
+    # JSONL: one flat record per line (Argilla, Hugging Face datasets); JSON task list for Label Studio
+    write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample.select(REVIEW_COLUMNS[:6]).to_dicts()), f"{args.review_dir}/sample.jsonl")
+    write_json(to_labelstudio(sample), f"{args.review_dir}/sample.labelstudio.json")
     write_json(
         stage_counts(
             "filter", validated.height, kept, rejects,
-            review={"decisions": len(decisions), "sampled": sample.height, "redacted": int(kept["text"].str.contains("<[A-Z_]+>").sum())},
+            review={"decisions": decision_counts(decisions, set(validated["id"])), "sampled": sample.height},
+            redacted=int(kept["text"].str.contains("<[A-Z_]+>").sum()),
         ),
         args.counts,
     )

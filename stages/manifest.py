@@ -5,7 +5,9 @@ from pathlib import Path
 
 from synthkit import stage
 from synthkit.config import load_params
-from synthkit.io import read_parquet, write_json
+import polars as pl
+
+from synthkit.io import read_parquet, write_csv, write_json
 from synthkit.manifest import FUNNEL_STAGES, code_versions, file_md5, funnel, package_versions
 from synthkit.spec import load_spec
 
@@ -16,6 +18,7 @@ def main(args) -> None:
     counts = {n: json.loads(Path(f"{args.counts_dir}/{n}.json").read_text()) for n in FUNNEL_STAGES}
     report = funnel(counts)
     write_json(report, args.funnel)
+    write_csv(pl.DataFrame([{"stage": s["stage"], "kept": s["kept"], "rejected": s["rejected"]} for s in report["stages"]]), f"{args.plots}/funnel.csv")
     artifacts = {p: {"md5": file_md5(p), "rows": read_parquet(p).height} for p in sorted(args.artifact)}
     train = read_parquet(args.train)
     templates = sorted({g["prompt_hash"] for g in train["generator"].to_list() if g["prompt_hash"]})
@@ -38,6 +41,6 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    p = stage.parser(__doc__, "spec", "train", "counts-dir", "funnel", "manifest")
+    p = stage.parser(__doc__, "spec", "train", "counts-dir", "funnel", "manifest", "plots")
     p.add_argument("--artifact", action="append", required=True)
     stage.run(main, p)

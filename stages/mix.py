@@ -4,7 +4,7 @@ import polars as pl
 
 from synthkit import stage
 from synthkit.config import load_params
-from synthkit.io import read_parquet, write_json, write_parquet
+from synthkit.io import read_parquet, write_csv, write_json, write_parquet
 from synthkit.mix import mix
 from synthkit.pipeline import stage_counts
 
@@ -17,6 +17,8 @@ def main(args) -> None:
     write_parquet(train, args.out)
     write_parquet(left_out, args.rejects)
     synthetic = train.filter(pl.col("source") == "synthetic")
+    composition = train.group_by("label", "family", "source").len().rename({"len": "rows"}).sort("label", "family", "source")
+    write_csv(composition, args.plots)
     write_json(
         stage_counts(
             "mix", deduped.height, synthetic, left_out,
@@ -29,4 +31,4 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "deduped", "seeds", "out", "rejects", "counts"))
+    stage.run(main, stage.parser(__doc__, "deduped", "seeds", "out", "rejects", "counts", "plots"))

@@ -127,3 +127,21 @@ def test_filter_param_change_reruns_filter_not_generate(built):
     assert (cand.stat().st_mtime_ns, (built / "data/validated.parquet").stat().st_mtime_ns) == before
     assert (built / "data/filtered.parquet").stat().st_mtime_ns != filtered_before
     assert json.loads(run(["dvc", "status", "--json"], built).stdout) == {}
+
+
+def test_no_configured_pii_entity_in_the_training_set(built):
+    from synthkit.config import load_params
+    from synthkit.gates.pii import build_analyzer, scan_pii
+
+    params = load_params(built / "params.yaml").filter.pii
+    texts = pl.read_parquet(built / "data/train.parquet")["text"].to_list()
+    findings = scan_pii(texts, params.model_copy(update={"prescreen": False}), build_analyzer(params.spacy_model))
+    assert [f for fs in findings for f in fs] == []
+
+
+def test_review_sample_exports_agree(built):
+    csv_rows = pl.read_csv(built / "reports/review/sample.csv").height
+    jsonl = (built / "reports/review/sample.jsonl").read_text().splitlines()
+    tasks = _json(built, "reports/review/sample.labelstudio.json")
+    assert csv_rows == len(jsonl) == len(tasks) > 0
+    assert all(json.loads(line)["id"] == t["data"]["id"] for line, t in zip(jsonl, tasks))

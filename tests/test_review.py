@@ -45,3 +45,13 @@ def test_review_sample_is_stratified():
     assert outcomes == {"kept": 10, "pii_email_address": 1}
     assert set(sample.filter(pl.col("outcome") == "kept")["label"]) == {"a", "b"}
     assert review_sample(kept, rejects, ReviewParams(fraction=0.0), seed=1).height == 0
+
+
+def test_decision_counts_and_labelstudio_tasks():
+    from synthkit.review import Decision, decision_counts, to_labelstudio
+
+    decisions = {"a": Decision(id="a", decision="accept"), "b": Decision(id="b", decision="relabel", new_label="x"), "gone": Decision(id="gone", decision="reject")}
+    assert decision_counts(decisions, {"a", "b"}) == {"accept": 1, "reject": 1, "relabel": 1, "stale": 1}
+    sample = review_sample(make_rows([("one two", "a")]), make_rows([]).with_columns(pl.lit("").alias("gate"), pl.lit("").alias("reason")), ReviewParams(fraction=1.0), seed=1)
+    [task] = to_labelstudio(sample)
+    assert task["data"]["text"] == "one two" and task["data"]["outcome"] == "kept"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from synthkit.errors import InputError
 from synthkit.io import read_yaml
-from synthkit.schemas import FAMILIES
 
 
 class _Strict(BaseModel):
@@ -66,6 +67,47 @@ class ToxicityParams(_Strict):
     threshold: float = Field(0.8, ge=0.0, le=1.0)
 
 
+class CriticParams(_Strict):
+    """`filter.critic` in params.yaml: every check can be switched off or tuned on its own."""
+
+    enabled: bool = True
+    # critic_template_residue: unfilled {slots}, <placeholders>, [Your Name], lorem ipsum, TODO, doubled words
+    template_residue: bool = True
+    doubled_words: bool = True
+    doubled_word_allow: list[str] = Field(
+        default_factory=lambda: ["that", "had", "very", "really", "bye", "no", "so", "ha", "haha", "hey", "please",
+                                 "more", "many", "again", "well", "yeah", "yes", "now", "go", "far", "hi", "oh", "is"]
+    )  # fmt: skip
+    # critic_repeated_opening: at most max_opening_share of the candidates may share their first opening_words words
+    repeated_opening: bool = True
+    opening_words: int = Field(4, ge=1)
+    max_opening_share: float = Field(0.15, gt=0.0, le=1.0)
+    # critic_boilerplate: assistant politeness and meta-talk; extra_boilerplate adds regexes (case-insensitive)
+    boilerplate: bool = True
+    extra_boilerplate: list[str] = Field(default_factory=list)
+    # critic_length_outlier: word count outside [q_low / widen, q_high * widen] of the seed texts
+    length_outlier: bool = True
+    length_quantiles: tuple[float, float] = (0.05, 0.95)
+    length_widen: float = Field(2.0, ge=1.0)
+    min_seeds: int = Field(10, ge=1)  # fewer seed texts: no length check
+    # critic_label_leak: a label's words, joined by space, "_" or "-", appear in the text
+    label_leak: bool = True
+    min_label_words: int = Field(2, ge=1)  # one-word labels ("billing") are ordinary words: not checked by default
+    label_leak_spaced: bool = True  # also "refund request", not only "refund_request" / "refund-request"
+
+    @model_validator(mode="after")
+    def _check(self) -> CriticParams:
+        lo, hi = self.length_quantiles
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ValueError("length_quantiles must be (low, high) with 0 <= low <= high <= 1")
+        for pattern in self.extra_boilerplate:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"extra_boilerplate: invalid regex {pattern!r}: {exc}") from None
+        return self
+
+
 class ConsistencyParams(_Strict):
     enabled: bool = True
     min_confidence: float = Field(0.5, ge=0.0, le=1.0)
@@ -80,6 +122,7 @@ class ReviewParams(_Strict):
 class FilterParams(_Strict):
     pii: PiiParams = Field(default_factory=PiiParams)
     toxicity: ToxicityParams = Field(default_factory=ToxicityParams)
+    critic: CriticParams = Field(default_factory=CriticParams)
     consistency: ConsistencyParams = Field(default_factory=ConsistencyParams)
     review: ReviewParams = Field(default_factory=ReviewParams)
 

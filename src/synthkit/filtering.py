@@ -1,4 +1,4 @@
-"""The filter stage's logic: PII, toxicity, consistency with the seeds, then human review decisions."""
+"""The filter stage's logic: PII, toxicity, offline critic, consistency with the seeds, then human review decisions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import polars as pl
 from synthkit.config import FilterParams
 from synthkit.gates.base import KEEP
 from synthkit.gates.consistency import gate_consistency
+from synthkit.gates.critic import gate_critic
 from synthkit.gates.pii import gate_pii
 from synthkit.gates.toxicity import gate_toxicity
 from synthkit.pipeline import run_gates
@@ -26,6 +27,7 @@ def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParam
     """Run the filter gates in order; human decisions are applied first (relabel) and last (reject)."""
     df, _ = apply_decisions(df, decisions)
     student = seed_student(seeds, params.consistency.C) if params.consistency.enabled else None
+    seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
     reviewed_accept = {k for k, d in decisions.items() if d.decision in ("accept", "relabel")}
 
     def consistency(frame: pl.DataFrame):
@@ -38,6 +40,7 @@ def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParam
         [
             ("pii", lambda f: gate_pii(f["text"].to_list(), params.pii, analyzer)),
             ("toxicity", lambda f: gate_toxicity(f["text"].to_list(), params.toxicity)),
+            ("critic", lambda f: gate_critic(f, seed_texts, params.critic)),
             ("consistency", consistency),
             ("review", lambda f: apply_decisions(f, decisions)[1]),
         ],

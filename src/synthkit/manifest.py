@@ -35,6 +35,7 @@ def funnel(counts: dict[str, dict]) -> dict:
         "rejected": rejected,
         "adds_up": candidates == counts["mix"]["kept"] + rejected,
         "rejected_by_reason": dict(sorted(by_reason.items())),
+        "review": counts["filter"].get("review", {}),
         "stages": stages,
     }
 

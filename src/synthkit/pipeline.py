@@ -7,7 +7,7 @@ from collections.abc import Callable
 import polars as pl
 
 from synthkit.gates.base import Verdict, split_verdicts
-from synthkit.schemas import Example, Reject, polars_schema
+from synthkit.schemas import Reject, polars_schema
 
 GateFn = Callable[[pl.DataFrame], list[Verdict]]
 
@@ -32,6 +32,3 @@ def stage_counts(stage: str, n_in: int, kept: pl.DataFrame, rejects: pl.DataFram
     counts.update(extra)
     return counts
 
-
-def empty_examples() -> pl.DataFrame:
-    return pl.DataFrame(schema=polars_schema(Example))

@@ -60,6 +60,20 @@ def apply_decisions(df: pl.DataFrame, decisions: dict[str, Decision]) -> tuple[p
     return df.with_columns(pl.Series("label", labels, dtype=pl.String), pl.Series("review", reviews, dtype=pl.String)), verdicts
 
 
+def decision_counts(decisions: dict[str, Decision], present_ids: set[str]) -> dict[str, int]:
+    """How many decisions of each kind there are, and how many name a row that no longer exists."""
+    counts = {"accept": 0, "reject": 0, "relabel": 0, "stale": 0}
+    for ex_id, dec in decisions.items():
+        counts[dec.decision] += 1
+        counts["stale"] += ex_id not in present_ids
+    return counts
+
+
+def to_labelstudio(sample: pl.DataFrame) -> list[dict]:
+    """The sample as Label Studio import tasks (one {"data": {...}} object per row)."""
+    return [{"data": row} for row in sample.select(REVIEW_COLUMNS[:6]).to_dicts()]
+
+
 def review_sample(kept: pl.DataFrame, rejects: pl.DataFrame, params: ReviewParams, seed: int) -> pl.DataFrame:
     """A stratified sample over label x family x gate outcome, `fraction` of each stratum (at least min_per_stratum)."""
     frames = [kept.with_columns(pl.lit("kept").alias("outcome"))]

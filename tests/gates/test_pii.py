@@ -354,3 +354,138 @@ def test_prescreen_keeps_ipv6_without_digits(analyzer, text):
     for prescreen in (True, False):
         params = _params(prescreen=prescreen, IP_ADDRESS=(0.1, "reject"))
         assert gate_pii([text], params, analyzer)[0].reason == "pii_ip_address"
+
+
+# --- PERSON and LOCATION from name and place lists (no NER model) -------------------------------
+
+NAMES = _params(PERSON=(0.5, "reject"), LOCATION=(0.5, "reject"))
+
+
+def _found(analyzer, text: str, params: PiiParams = NAMES) -> set[tuple[str, str]]:
+    return {(f.entity, f.text) for f in scan_pii([text], params, analyzer)[0]}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hi, my name is Sarah Connor and my order is late", {("PERSON", "Sarah Connor")}),
+        ("please ask Mr. Smith to call me back", {("PERSON", "Smith")}),
+        ("The applicant, Mr A. Yılmaz, was arrested", {("PERSON", "A. Yılmaz")}),
+        ("Dear Mark, the parcel never came", {("PERSON", "Mark")}),  # a common word, but after a greeting
+        ("Thanks,\nEmily", {("PERSON", "Emily")}),
+        ("I spoke to John yesterday about the refund", {("PERSON", "John")}),
+        ("the courier gave it to Mrs van der Berg next door", {("PERSON", "van der Berg")}),
+        ("Rose Thompson ordered it, not me", {("PERSON", "Rose Thompson")}),  # listed surname makes it a name
+        ("my card was charged in Turkey and in the United Kingdom", {("LOCATION", "Turkey"), ("LOCATION", "United Kingdom")}),
+        ("Hi, I am on vacation in Spain", {("LOCATION", "Spain")}),
+        ("the hotel in Istanbul charged me twice", {("LOCATION", "Istanbul")}),
+        ("ship it to 221 Baker Street please", {("LOCATION", "221 Baker Street")}),
+        ("I moved to Jordan last year", {("LOCATION", "Jordan")}),  # also a first name: a place after "to"
+    ],
+)
+def test_names_and_places_are_found(analyzer, text, expected):
+    assert _found(analyzer, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Will you refund me? I may need it by May.",
+        "Mark my order as urgent",
+        "my friend rose early and the rose was dead",
+        "Rose gold case arrived scratched",
+        "will may mark bill rose grant chase hope",  # names in lower case never fire
+        "My card from Chase bank was declined",
+        "Why is my Apple Pay not working?",
+        "Hope you can help, the Summer sale price was wrong",
+        "I want to grant access to my account",
+        "Nice app, but the Reading list is gone",
+        "PLEASE HELP MY ORDER IS MISSING",
+        "Subject: Refund Not Received For Order",
+        "the app crashes when I open settings",
+        "",
+    ],
+)
+def test_common_words_are_not_names_or_places(analyzer, text):
+    assert _found(analyzer, text) == set()
+
+
+def test_sentence_initial_lone_name_scores_below_the_default_threshold(analyzer):
+    low = _params(PERSON=(0.3, "reject"))
+    assert _found(analyzer, "John called about the order") == set()
+    assert _found(analyzer, "John called about the order", low) == {("PERSON", "John")}
+
+
+def test_only_the_configured_one_of_person_and_location(analyzer):
+    text = "Sarah Connor lives in London"
+    assert _found(analyzer, text, _params(PERSON=(0.5, "reject"))) == {("PERSON", "Sarah Connor")}
+    assert _found(analyzer, text, _params(LOCATION=(0.5, "reject"))) == {("LOCATION", "London")}
+    # without PERSON/LOCATION in params, the other entities behave as before: no names, no places
+    assert _found(analyzer, "mail sarah.connor@example.com in London", EXAMPLE) == {("EMAIL_ADDRESS", "sarah.connor@example.com")}
+
+
+def test_names_redact_and_reject(analyzer):
+    redact_names = _params(PERSON=(0.5, "redact"), LOCATION=(0.5, "reject"))
+    (v,) = gate_pii(["hello, my name is Sarah Connor"], redact_names, analyzer)
+    assert v.reason is None and v.text == "hello, my name is <PERSON>"
+    (v,) = gate_pii(["I live in Germany"], redact_names, analyzer)
+    assert v.reason == "pii_location"
+
+
+def test_person_location_disable_the_prescreen(analyzer):
+    # a name needs no digit or "@": the screen would lose it, so none is used
+    counting = _Counting(analyzer)
+    params = _params(EMAIL_ADDRESS=(0.5, "reject"), PERSON=(0.5, "reject"))
+    found = scan_pii(["ask Mr. Smith", "no pii here"], params, counting)
+    assert counting.calls == 2
+    assert [(f.entity, f.text) for f in found[0]] == [("PERSON", "Smith")]
+
+
+def test_few_false_positives_on_ordinary_support_messages(analyzer):
+    texts = _corpus(600, seed=11)
+    flagged = [t for t, fs in zip(texts, scan_pii(texts, NAMES, analyzer)) if fs]
+    # the corpus names no person; its "St. Louis" is a place and may fire, nothing else may
+    assert all("Louis" in t for t in flagged), flagged[:5]
+
+
+def test_lists_come_from_faker_without_network(analyzer, monkeypatch):
+    from synthkit.gates import pii
+
+    monkeypatch.setattr(socket.socket, "connect", lambda *a, **k: (_ for _ in ()).throw(OSError("no network")))
+    lex = pii._lexicon()
+    assert {"Sarah", "John", "Mehmet"} <= lex.first and "Smith" in lex.last
+    assert ("United", "Kingdom") in lex.places["United"]
+    assert "may" in lex.common and "will" in lex.common
+
+
+def test_missing_faker_is_an_input_error(monkeypatch):
+    from synthkit.gates import pii
+
+    pii._lexicon.cache_clear()
+    monkeypatch.setitem(sys.modules, "faker.providers.date_time", None)
+    try:
+        with pytest.raises(InputError) as exc:
+            pii._lexicon()
+        assert "faker" in exc.value.message
+    finally:
+        monkeypatch.undo()
+        pii._lexicon.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("lodged on 29 November 1996 with the court", "29 November 1996"),
+        ("judgment of March 12, 2004 was final", "March 12, 2004"),
+        ("in Sept. 2003 the applicant", "Sept. 2003"),
+        ("may I have a refund for order 2004", None),
+        ("my plan renews on the 3rd", None),
+    ],
+)
+def test_written_dates_are_date_time(text, expected):
+    from synthkit.config import PiiParams
+    from synthkit.gates.pii import build_analyzer, scan_pii
+
+    params = PiiParams(entities={"DATE_TIME": {"threshold": 0.5}})
+    [findings] = scan_pii([text], params, build_analyzer(None))
+    assert [f.text for f in findings] == ([expected] if expected else [])

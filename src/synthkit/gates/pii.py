@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import calendar
+import functools
 import re
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from synthkit.config import PiiParams
 from synthkit.errors import InputError
 from synthkit.gates.base import KEEP, Verdict
+from synthkit.progress import progress
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
@@ -36,7 +39,7 @@ _SCREENABLE: dict[str, tuple[str, frozenset[str]]] = {
     "UK_NHS": (r"\d", frozenset({"NhsRecognizer"})),
     "CRYPTO": (r"\d", frozenset({"CryptoRecognizer"})),
     "MEDICAL_LICENSE": (r"\d", frozenset({"MedicalLicenseRecognizer"})),
-    "DATE_TIME": (r"\d", frozenset({"DateRecognizer"})),
+    "DATE_TIME": (r"\d", frozenset({"DateRecognizer", "WrittenDateRecognizer"})),
     "URL": (r"\.", frozenset({"UrlRecognizer"})),
 }
 
@@ -88,7 +91,308 @@ def build_analyzer(spacy_model: str | None = None) -> AnalyzerEngine:
 
     _offline_tldextract()
     engine = _LocalSpacyEngine(models=[{"lang_code": LANGUAGE, "model_name": spacy_model or "blank:en"}])
-    return AnalyzerEngine(nlp_engine=engine, supported_languages=[LANGUAGE])
+    analyzer = AnalyzerEngine(nlp_engine=engine, supported_languages=[LANGUAGE])
+    analyzer.registry.add_recognizer(_written_date_recognizer())
+    if "ner" not in nlp.pipe_names:
+        # No NER model: PERSON and LOCATION come from name and place lists (loaded on first use only).
+        for recognizer in _list_recognizers():
+            analyzer.registry.add_recognizer(recognizer)
+    return analyzer
+
+
+_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+
+
+def _written_date_recognizer():
+    """DATE_TIME for dates written with a month name ("12 March 2004", "March 12, 2004", "March 2004"); every form holds a digit."""
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    class WrittenDateRecognizer(PatternRecognizer):
+        """Presidio's DateRecognizer matches numeric dates only; this adds month-name dates."""
+
+    patterns = [
+        Pattern("day_month_year", rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\s+\d{{4}}\b", 0.6),
+        Pattern("month_day_year", rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b", 0.6),
+        Pattern("month_year", rf"\b{_MONTHS}\s+\d{{4}}\b", 0.5),
+    ]
+    return WrittenDateRecognizer(supported_entity="DATE_TIME", patterns=patterns, name="WrittenDateRecognizer", supported_language=LANGUAGE)
+
+
+# --- PERSON and LOCATION without a NER model: name and place lists from faker ----------------------
+
+# Faker locales whose person providers hold Latin-script first and last names.
+_NAME_LOCALES = (
+    "en_US", "en_GB", "en_IE", "en_IN", "de_DE", "fr_FR", "es_ES", "it_IT",
+    "pt_PT", "nl_NL", "pl_PL", "tr_TR", "cs_CZ", "ro_RO",
+)  # fmt: skip
+# (locale, attribute) of faker address providers that list real places (not generated ones).
+_PLACE_LISTS = (
+    ("en", "countries"), ("en_US", "states"), ("en_GB", "counties"), ("en_IE", "counties"),
+    ("en_IN", "cities"), ("en_IN", "states"), ("de_DE", "cities"), ("de_AT", "cities"), ("de_CH", "cities"),
+    ("fr_FR", "regions"), ("it_IT", "states"), ("es_ES", "states"), ("pl_PL", "cities"), ("pt_PT", "cities"),
+    ("cs_CZ", "cities"), ("ro_RO", "cities"), ("hr_HR", "cities"), ("fi_FI", "cities"), ("da_DK", "cities"),
+    ("sv_SE", "states"), ("id_ID", "cities"),
+)  # fmt: skip
+# English words that are also given names, surnames or place names; capitalized, they are a name only in a
+# name context (a title, a full name, "my name is", a greeting or sign-off), a place only after a preposition.
+_AMBIGUOUS = frozenset(
+    """will may mark bill rose grant chase hope faith joy summer autumn winter spring art sue guy ray don pat
+    jack frank dean dawn eve ivy lily daisy iris holly ruby amber crystal penny sandy rusty rich miles lane page
+    price max sky star sunny happy honey angel precious destiny harmony melody trinity genesis unity liberty
+    justice hunter cash chance chip buck drew gene jean jewel kit mercy misty sage river storm rain brook dale
+    glen heath cliff forest stone wade pierce hardy royal king young white black brown green gray grey long
+    short little bell hall wood hill field ford case house church ball glass hand key wall best good strong
+    small west north south east early major general reason media star rock red son sister doctor baby author
+    lawyer friend else floor lot us job add carry hence less ever true sing nice reading mobile split orange
+    bath deal bay van lee sun ash lucky dash alexa siri cortana echo apple amazon prime visa""".split()
+)
+_TITLES = frozenset(
+    """mr mrs ms miss mx dr prof professor sir dame lord lady madam madame mme mlle monsieur herr frau
+    judge justice president rev reverend father sister brother officer captain capt sgt sergeant""".split()
+)
+_PARTICLES = frozenset("van von der den de del della di da dos du la le bin ibn al el ter ten".split())
+# Words just before a name that mark it as a name; the strong ones admit a name that is also a common word.
+_STRONG_CUE = re.compile(
+    r"(?:\b(?:my name is|name is|name's|named|called|signed|attn|attention|ask for|dear|hi|hello|hey)\s*[:,-]?"
+    r"|\bname\s*:|\b(?:regards|sincerely|cheers|thanks|thank you|best|yours)\s*[,\n-])\s*$",
+    re.IGNORECASE,
+)
+_WEAK_CUE = re.compile(
+    r"\b(?:i'?m|i am|this is|it'?s|spoke (?:to|with)|talked (?:to|with)|speak (?:to|with)|contact|with|agent|"
+    r"customer|colleague|manager|husband|wife|son|daughter|mother|father|mom|mum|dad|friend|by|to|and|for)\s*,?\s*$",
+    re.IGNORECASE,
+)
+_LOCATIVE = re.compile(
+    r"\b(?:in|from|to|at|near|via|across|outside|inside|around|visiting|visit|between|into|towards?|of|"
+    r"live|lives|living|based|moved|flew|fly|flying|travel(?:l?ing)?|trip)\s*$",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_POSSESSIVE = re.compile(r"['’]s$")
+_STREET = re.compile(
+    r"\b(?:\d{1,5}[A-Za-z]?,?\s+)?(?:[A-Z][a-z]+\s+){1,3}"
+    r"(?:Street|Road|Avenue|Lane|Boulevard|Drive|Terrace|Crescent|Square|Place|Parkway|Highway|"
+    r"St|Rd|Ave|Blvd)\b\.?"
+)
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    """Name and place lists, with the common English words they must not fire on alone."""
+
+    first: frozenset[str]
+    last: frozenset[str]
+    places: dict[str, tuple[tuple[str, ...], ...]]  # first word -> place phrases (as word tuples), longest first
+    common: frozenset[str]  # lower-cased
+
+
+def _faker_provider(kind: str, locale: str):
+    import importlib
+
+    return importlib.import_module(f"faker.providers.{kind}.{locale}").Provider
+
+
+@functools.cache
+def _lexicon() -> _Lexicon:
+    """Build the lists once from faker's bundled locale data (no network, no model)."""
+    try:
+        from faker.providers.date_time import Provider as DateTimeProvider
+        from faker.providers.lorem.en_US import Provider as Lorem
+    except ImportError:
+        raise InputError(
+            "params.yaml",
+            "PERSON and LOCATION without a spaCy NER model need the 'faker' package (name and place lists); "
+            "install it or set filter.pii.spacy_model",
+            field="filter.pii.entities",
+        ) from None
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    colors = {c.lower() for c in _faker_provider("color", "en_US").all_colors}
+    months = {m.lower() for m in (*calendar.month_name, *calendar.day_name) if m}
+    common = frozenset({w.lower() for w in Lorem.word_list} | set(STOP_WORDS) | colors | months | _AMBIGUOUS)
+
+    def single(words) -> set[str]:
+        return {w for w in words if _TOKEN.fullmatch(w) and len(w) > 2 and w[0].isupper()}
+
+    first: set[str] = set()
+    last: set[str] = set()
+    for locale in _NAME_LOCALES:
+        person = _faker_provider("person", locale)
+        for attr in ("first_names", "first_names_male", "first_names_female"):
+            first |= single(getattr(person, attr, None) or ())
+        for attr in ("last_names", "last_names_male", "last_names_female"):
+            last |= single(getattr(person, attr, None) or ())
+    phrases: set[tuple[str, ...]] = set()
+    raw = [c.name for c in DateTimeProvider.countries] + [c.capital for c in DateTimeProvider.countries]
+    raw += [tz.split("/")[-1].replace("_", " ") for c in DateTimeProvider.countries for tz in c.timezones]
+    for locale, attr in _PLACE_LISTS:
+        raw += list(getattr(_faker_provider("address", locale), attr, None) or ())
+    for name in raw:
+        name = re.sub(r"\s*\(.*?\)", "", name).strip()
+        words = tuple(m.group() for m in _TOKEN.finditer(name))
+        if words and " ".join(words) == name and all(w[0].isupper() or w.lower() in _PARTICLES | {"and", "of", "the"} for w in words):
+            if len(words) > 1 or len(words[0]) > 2:
+                phrases.add(words)
+    places: dict[str, list[tuple[str, ...]]] = {}
+    for words in phrases:
+        places.setdefault(words[0], []).append(words)
+    ordered = {k: tuple(sorted(v, key=lambda w: (-len(w), w))) for k, v in places.items()}
+    return _Lexicon(frozenset(first), frozenset(last), ordered, common)
+
+
+def _capitalized(word: str) -> bool:
+    return word[:1].isupper() and not word.isupper() if len(word) > 1 else False
+
+
+def _tokens(text: str) -> list[tuple[int, int, str]]:
+    """Word tokens as (start, end, word), a trailing possessive 's cut off."""
+    out = []
+    for m in _TOKEN.finditer(text):
+        word = _POSSESSIVE.sub("", m.group())
+        out.append((m.start(), m.start() + len(word), word))
+    return out
+
+
+def _sentence_start(text: str, tokens: list[tuple[int, int, str]], i: int) -> bool:
+    """The token opens the text, a sentence, a line or a quoted/bulleted item."""
+    before = text[tokens[i - 1][1] : tokens[i][0]] if i else text[: tokens[i][0]]
+    if i == 0:
+        return True
+    if tokens[i - 1][2].lower() in _TITLES:  # "Dr. Smith": the period ends a title, not a sentence
+        return False
+    return any(c in before for c in ".!?\n:;\"“(•*") or before.strip() in {"-", "–"}
+
+
+def _joined(text: str, a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
+    """Two tokens are adjacent parts of one name: only spaces between them, or an initial's period."""
+    gap = text[a[1] : b[0]]
+    return gap == " " or (gap in {". ", "."} and len(a[2]) == 1)
+
+
+def _find_people(text: str, lex: _Lexicon) -> list[tuple[int, int, float]]:
+    tokens = _tokens(text)
+    out: list[tuple[int, int, float]] = []
+    i = 0
+    while i < len(tokens):
+        start, end, word = tokens[i]
+        low = word.lower()
+        prefix = text[max(0, start - 40) : start]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+
+        def run(j: int, limit: int = 4) -> int:
+            """Index after the capitalized name words (initials, particles) that follow tokens[j-1]."""
+            while j < len(tokens) and limit and _joined(text, tokens[j - 1], tokens[j]):
+                w = tokens[j][2]
+                if _capitalized(w) and w.lower() not in lex.common or (len(w) == 1 and w.isupper()):
+                    j, limit = j + 1, limit - 1
+                elif w in _PARTICLES and j + 1 < len(tokens) and _capitalized(tokens[j + 1][2]):
+                    j, limit = j + 1, limit - 1
+                else:
+                    break
+            return j
+
+        # 1. a title and capitalized words: "Mr Smith", "Dr. A. Yilmaz", "Ms van der Berg"
+        if low in _TITLES and _capitalized(word) and nxt is not None:
+            gap = text[end : nxt[0]]
+            first_ok = _capitalized(nxt[2]) and nxt[2].lower() not in _TITLES or (len(nxt[2]) == 1 and nxt[2].isupper())
+            first_ok = first_ok or (nxt[2] in _PARTICLES and run(i + 2) > i + 2)  # "Mrs van der Berg"
+            if gap in {" ", ". "} and first_ok:
+                j = run(i + 2)
+                if not (j == i + 2 and len(tokens[i + 1][2]) == 1):  # not a bare initial
+                    out.append((tokens[i + 1][0], tokens[j - 1][1], 0.85))
+                    i = j
+                    continue
+        # 2. an initial and a listed surname: "J. Smith"
+        if len(word) == 1 and word.isupper() and nxt is not None and nxt[2] in lex.last and _joined(text, tokens[i], nxt):
+            if text[end : end + 1] == ".":
+                out.append((start, nxt[1], 0.7))
+                i += 2
+                continue
+        if word in lex.first and _capitalized(word):
+            ambiguous = low in lex.common
+            j = run(i + 1, limit=3)
+            if j > i + 1:
+                # 3. a listed first name and capitalized words: "Sarah Connor", "Will Thompson" (surname listed)
+                tail = [t[2] for t in tokens[i + 1 : j]]
+                if not ambiguous or any(t in lex.last for t in tail):
+                    out.append((start, tokens[j - 1][1], 0.85))
+                    i = j
+                    continue
+            # 4. a first name alone: scored by its context
+            if _STRONG_CUE.search(prefix):
+                out.append((start, end, 0.75))
+            elif not ambiguous and word not in lex.places and _WEAK_CUE.search(prefix):
+                out.append((start, end, 0.7))
+            elif not ambiguous and word not in lex.places:
+                out.append((start, end, 0.35 if _sentence_start(text, tokens, i) else 0.6))
+        i += 1
+    return out
+
+
+def _find_places(text: str, lex: _Lexicon) -> list[tuple[int, int, float]]:
+    tokens = _tokens(text)
+    out: list[tuple[int, int, float]] = []
+    i = 0
+    while i < len(tokens):
+        start, _, word = tokens[i]
+        for phrase in lex.places.get(word, ()):
+            j = i + len(phrase)
+            if j > len(tokens) or tuple(t[2] for t in tokens[i:j]) != phrase:
+                continue
+            if any(text[tokens[k][1] : tokens[k + 1][0]] != " " for k in range(i, j - 1)):
+                continue
+            if len(phrase) > 1 or (word.lower() not in lex.common and word not in lex.first):
+                out.append((start, tokens[j - 1][1], 0.85))
+            elif _LOCATIVE.search(text[max(0, start - 30) : start]):
+                out.append((start, tokens[j - 1][1], 0.6))  # "Nice", "Jordan", "Lincoln": only after "in", "from", ...
+            else:
+                continue
+            i = j - 1
+            break
+        i += 1
+    out += [(m.start(), m.end(), 0.7) for m in _STREET.finditer(text)]
+    return out
+
+
+def _list_recognizers() -> list:
+    """PERSON and LOCATION recognizers over the faker name and place lists (Presidio imported lazily)."""
+    from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+
+    class _ListRecognizer(LocalRecognizer):
+        ENTITY = ""
+        find = staticmethod(lambda text, lex: [])
+
+        def __init__(self) -> None:
+            super().__init__(supported_entities=[self.ENTITY], supported_language=LANGUAGE, name=type(self).__name__)
+
+        def load(self) -> None:
+            """Lists load on first analyze, so an analyzer without PERSON/LOCATION never needs them."""
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            if self.ENTITY not in entities:
+                return []
+            spans = type(self).find(text, _lexicon())
+            return [
+                RecognizerResult(
+                    self.ENTITY, s, e, score,
+                    analysis_explanation=AnalysisExplanation(type(self).__name__, score),
+                    recognition_metadata={
+                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    },
+                )
+                for s, e, score in spans
+            ]  # fmt: skip
+
+    class NameListRecognizer(_ListRecognizer):
+        ENTITY = "PERSON"
+        find = staticmethod(_find_people)
+
+    class PlaceListRecognizer(_ListRecognizer):
+        ENTITY = "LOCATION"
+        find = staticmethod(_find_places)
+
+    return [NameListRecognizer(), PlaceListRecognizer()]
 
 
 def _prescreen(entities: list[str], analyzer: AnalyzerEngine) -> re.Pattern[str] | None:
@@ -120,7 +424,7 @@ def scan_pii(texts: list[str], params: PiiParams, analyzer: AnalyzerEngine) -> l
     floor = min(thresholds.values())
     screen = _prescreen(entities, analyzer) if params.prescreen else None
     out: list[list[Finding]] = []
-    for text in texts:
+    for text in progress(texts, "pii"):
         if screen is not None and not screen.search(text):
             out.append([])
             continue

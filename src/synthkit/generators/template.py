@@ -55,7 +55,7 @@ def _wrap(channel: str, body: str, short: str, spec: Spec, rng: random.Random) -
     return re.sub(r"[ \t]+", " ", text).strip(), wrapper
 
 
-def generate_scenario(scenario: Spec | Scenario, spec: Spec, params: GenerateParams, seed: int) -> list[Example]:
+def generate_scenario(scenario: Scenario, spec: Spec, params: GenerateParams, seed: int) -> list[Example]:
     """Render `params.per_scenario` candidates for one scenario; the RNG depends only on seed and scenario id."""
     rng = random.Random(f"{seed}:{scenario.id}")
     families = _families(scenario)

@@ -1,0 +1,131 @@
+"""Offline critic gate: generator artifacts a rule can see (template residue, repeated openings, assistant
+boilerplate, length outliers against the seeds, label names leaking into the text)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import polars as pl
+
+from synthkit.config import CriticParams
+from synthkit.gates.base import KEEP, Verdict
+
+
+_RESIDUE = [
+    ("unfilled_slot", re.compile(r"\{\{?\s*[A-Za-z_][\w .-]{0,40}\}\}?|\$\{\w+\}|%\(\w+\)[sd]|(?<!\w)%s(?!\w)")),
+    # <placeholder>, <customer name>, <insert date>; all-caps <PHONE_NUMBER> is the PII gate's redaction: kept
+    ("angle_placeholder", re.compile(r"<(?![A-Z0-9_]+>)[A-Za-z][A-Za-z0-9_ ]{0,30}>")),
+    ("bracket_placeholder", re.compile(r"\[(?:your|insert|customer|name|date|product|order|placeholder|company|x+)\b[^\]]{0,30}\]", re.I)),
+    ("lorem_ipsum", re.compile(r"\blorem ipsum\b", re.I)),
+    ("todo_marker", re.compile(r"\b(?:TODO|FIXME|TBD|XXX)\b")),  # upper case only: "my todo list" is a real request
+    ("placeholder_word", re.compile(r"\b(?:PLACEHOLDER|INSERT_\w+|\w+_HERE)\b|\bplaceholder text\b", re.I)),
+]
+# exactly two in a row: "order order"; "cancel cancel cancel" is emphasis a writer chose
+_DOUBLED = re.compile(r"(?<![^\W\d_])([^\W\d_]+)\s+\1(?![^\W\d_])(?!\s+\1(?![^\W\d_]))", re.IGNORECASE)
+
+_BOILERPLATE = [
+    r"\bas an? (?:ai|a\.i\.|artificial intelligence|large language model|language model|ai language model|ai assistant)\b",
+    r"\bi(?:'m| am) (?:just |only )?an? (?:ai|language model|virtual assistant|ai assistant)\b",
+    r"\bi hope (?:this|my) (?:message|email|e-mail|note) finds you well\b",
+    r"\b(?:certainly|sure|absolutely|of course)\s*[!,.]\s*here(?:'s| is| are)\b",
+    r"\bhere(?:'s| is| are) (?:a |an |some |the |\d+ )?(?:\w+ ){0,2}(?:examples?|variations?|paraphrases?|utterances?|"
+    r"rewrites?|versions?|samples?|customer messages?)\b",
+    r"\bi(?:'d| would)? be (?:happy|glad|delighted) to (?:help|assist)\b",
+    r"\bi(?:'m| am) (?:happy|glad|here) to (?:help|assist)\b",
+    r"\bi (?:can't|cannot|can not) (?:assist|help) with (?:that|this request)\b",
+    r"\bi(?:'m| am) sorry,? but (?:as an|i can't|i cannot)\b",
+    r"\bi hope this helps\b",
+    r"\bfeel free to (?:reach out|ask|let me know)\b",
+    r"\blet me know if you have any (?:other |further |more |additional )?questions\b",
+    r"\bgreat question\b",
+    r"\b(?:note|disclaimer): this (?:is a|message is) (?:synthetic|fictional|generated)\b",
+]
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+
+
+def _residue(text: str, params: CriticParams) -> str | None:
+    for name, pattern in _RESIDUE:
+        m = pattern.search(text)
+        if m:
+            return f"{name}:{m.group()[:40]}"
+    if params.doubled_words:
+        allow = {w.lower() for w in params.doubled_word_allow}
+        for m in _DOUBLED.finditer(text):
+            before = re.search(r"([^\W\d_]+)\s+$", text[: m.start()])
+            if before and before.group(1).lower() == m.group(1).lower():
+                continue  # the tail of a triple
+            if m.group(1).lower() not in allow:
+                return f"doubled_word:{m.group()[:40]}"
+    return None
+
+
+def _label_patterns(labels: list[str], min_words: int, spaced: bool) -> list[tuple[str, re.Pattern[str]]]:
+    out = []
+    for label in sorted(set(labels)):
+        words = [w for w in re.split(r"[\s_\-./]+", label.strip()) if w]
+        if len(words) < min_words:
+            continue
+        joined = (r"[\s_\-]+" if spaced else r"[_\-]").join(re.escape(w) for w in words)
+        out.append((label, re.compile(rf"(?<![^\W_]){joined}(?![^\W_])", re.IGNORECASE)))
+    return out
+
+
+def length_bounds(seed_texts: list[str], params: CriticParams) -> tuple[int, int] | None:
+    """Allowed word counts [low, high] from the seed distribution, or None with too few seeds."""
+    counts = sorted(len(t.split()) for t in seed_texts if t and t.strip())
+    if len(counts) < params.min_seeds:
+        return None
+
+    def quantile(q: float) -> float:
+        pos = q * (len(counts) - 1)
+        lo, hi = math.floor(pos), math.ceil(pos)
+        return counts[lo] + (counts[hi] - counts[lo]) * (pos - lo)
+
+    q_lo, q_hi = params.length_quantiles
+    return math.floor(quantile(q_lo) / params.length_widen), math.ceil(quantile(q_hi) * params.length_widen)
+
+
+def opening(text: str, n: int) -> str | None:
+    """The first n normalized words (lower-cased, punctuation dropped), or None for a shorter text."""
+    words = _WORD.findall(text.lower())
+    return " ".join(words[:n]) if len(words) >= n else None
+
+
+def gate_critic(df: pl.DataFrame, seed_texts: list[str], params: CriticParams) -> list[Verdict]:
+    """One verdict per row of df (columns id, text, label): the first artifact found names the reason."""
+    if not params.enabled or df.height == 0:
+        return [KEEP] * df.height
+    texts = df["text"].to_list()
+    ids = df["id"].cast(pl.String).to_list() if "id" in df.columns else [f"{i:012d}" for i in range(df.height)]
+    labels = [x for x in df["label"].to_list() if x] if "label" in df.columns else []
+    boiler = [re.compile(p, re.IGNORECASE) for p in (*_BOILERPLATE, *params.extra_boilerplate)] if params.boilerplate else []
+    leaks = _label_patterns(labels, params.min_label_words, params.label_leak_spaced) if params.label_leak else []
+    bounds = length_bounds(seed_texts, params) if params.length_outlier else None
+
+    verdicts: list[Verdict] = []
+    for text in texts:
+        text = text or ""
+        verdict = KEEP
+        if params.template_residue and (hit := _residue(text, params)):
+            verdict = Verdict(reason="critic_template_residue", detail=hit)
+        elif boiler and (m := next((m for p in boiler if (m := p.search(text))), None)):
+            verdict = Verdict(reason="critic_boilerplate", detail=m.group()[:60])
+        elif leaks and (leak := next((label for label, p in leaks if p.search(text)), None)):
+            verdict = Verdict(reason="critic_label_leak", detail=f"label={leak}")
+        elif bounds is not None and not bounds[0] <= (n := len(text.split())) <= bounds[1]:
+            verdict = Verdict(reason="critic_length_outlier", detail=f"words={n} allowed={bounds[0]}-{bounds[1]}")
+        verdicts.append(verdict)
+
+    if params.repeated_opening:
+        cap = max(1, math.floor(params.max_opening_share * df.height))
+        groups: dict[str, list[int]] = {}
+        for i, (text, v) in enumerate(zip(texts, verdicts)):
+            key = opening(text or "", params.opening_words)
+            if key is not None and v.reason is None:
+                groups.setdefault(key, []).append(i)
+        for key, rows in groups.items():
+            if len(rows) > cap:
+                for i in sorted(rows, key=lambda i: (ids[i], i))[cap:]:
+                    verdicts[i] = Verdict(reason="critic_repeated_opening", detail=f"opening={key!r} share>{cap}/{df.height}")
+    return verdicts

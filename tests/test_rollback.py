@@ -1,0 +1,78 @@
+"""Roll back a dataset: `git checkout v1 && dvc checkout` gives back v1's bytes; from a DVC remote after losing the cache too."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.repo_copy import copy_repo, run
+
+pytestmark = pytest.mark.e2e
+
+GIT = ["git", "-c", "user.email=test@synthkit.invalid", "-c", "user.name=synthkit test"]
+TRAIN = "data/train.parquet"
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> dict:
+    """v1 built, tagged and pushed to a local remote; v2 with another generate param built, committed, pushed."""
+    root = copy_repo(tmp_path_factory.mktemp("rollback"))
+    remote = tmp_path_factory.mktemp("remote")
+    run(["dvc", "repro"], root)
+    run([*GIT, "add", "-A"], root)
+    run([*GIT, "commit", "-q", "--allow-empty", "-m", "v1"], root)
+    run(["git", "tag", "v1"], root)
+    v1 = (root / TRAIN).read_bytes()
+    # --local: the remote lives in .dvc/config.local (git-ignored), so checking out v1 keeps it
+    run(["dvc", "remote", "add", "--local", "-d", "local", str(remote)], root)
+    run(["dvc", "push"], root)
+    params = (root / "params.yaml").read_text()
+    assert "  per_scenario: 40 " in params
+    (root / "params.yaml").write_text(params.replace("  per_scenario: 40 ", "  per_scenario: 30 ", 1))
+    run(["dvc", "repro"], root)
+    run([*GIT, "commit", "-q", "-am", "v2: fewer candidates per scenario"], root)
+    run(["git", "tag", "v2"], root)
+    v2 = (root / TRAIN).read_bytes()
+    run(["dvc", "push"], root)
+    return {"root": root, "remote": remote, "v1": v1, "v2": v2}
+
+
+def test_the_generate_change_changed_the_training_set(history):
+    assert history["v1"] != history["v2"]
+    assert json.loads(run(["dvc", "status", "--json"], history["root"]).stdout) == {}
+
+
+def test_git_checkout_and_dvc_checkout_restore_v1(history):
+    root = history["root"]
+    run(["git", "checkout", "-q", "v1"], root)
+    run(["dvc", "checkout"], root)
+    assert (root / TRAIN).read_bytes() == history["v1"]
+    assert json.loads(run(["dvc", "status", "--json"], root).stdout) == {}
+
+
+def test_dvc_pull_restores_v1_without_a_cache(history):
+    """After the cache and the workspace copy are gone, the remote alone gives back v1's bytes."""
+    root = history["root"]
+    run(["git", "checkout", "-q", "v1"], root)
+    shutil.rmtree(root / ".dvc" / "cache")
+    (root / TRAIN).unlink()
+    run(["dvc", "pull"], root)
+    assert (root / TRAIN).read_bytes() == history["v1"]
+    assert _md5(root / TRAIN) == hashlib.md5(history["v1"]).hexdigest()
+
+
+def test_diff_reads_both_revisions_from_the_remote(history):
+    """`synthkit diff v1 v2` after losing the cache: v2's data comes from the remote through dvc.api."""
+    root = history["root"]
+    shutil.rmtree(root / ".dvc" / "cache", ignore_errors=True)
+    d = json.loads(run(["synthkit", "diff", "v1", "v2", "--json"], root).stdout)
+    assert d["params"] == {"generate.per_scenario": {"a": 40, "b": 30}}
+    assert d["summary"]["added"] + d["summary"]["removed"] > 0
