@@ -8,14 +8,13 @@ after reading). Usage: python benchmarks/diff.py [--rows 100000] [--repeats 3]; 
 from __future__ import annotations
 
 import argparse
-import gc
 import random
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import polars as pl
+
+from timing import timed  # benchmarks/timing.py (benchmarks run as scripts)
 
 from synthkit.dedupe import normalize_text
 from synthkit.diff import diff_frames
@@ -71,17 +70,6 @@ def naive_diff(a: pl.DataFrame, b: pl.DataFrame) -> dict:
             cb[r[col]] = cb.get(r[col], 0) + 1
         counts[col] = {k: (ca.get(k, 0), cb.get(k, 0), cb.get(k, 0) - ca.get(k, 0)) for k in set(ca) | set(cb)}
     return {"added": len(added), "removed": len(removed), "label_flips": len(flips), "counts": counts}
-
-
-def timed(fn, repeats: int) -> tuple[float, object]:
-    """Median wall seconds over repeats, and the last result."""
-    times, result = [], None
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def main() -> None:

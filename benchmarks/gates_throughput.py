@@ -6,11 +6,10 @@ Usage: python benchmarks/gates_throughput.py [--n 5000] [--repeats 3]; writes re
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
-import time
 
 from datasketch import MinHash, MinHashLSH
+
+from timing import timed  # benchmarks/timing.py (benchmarks run as scripts)
 
 from synthkit.config import DedupeParams, GenerateParams, load_params
 from synthkit.dedupe import near_pairs, normalize_text, shingles
@@ -18,17 +17,6 @@ from synthkit.gates.pii import build_analyzer, scan_pii
 from synthkit.generators.template import generate_template
 from synthkit.io import write_json
 from synthkit.spec import load_spec
-
-
-def timed(fn, repeats: int) -> tuple[float, object]:
-    """Median wall seconds over repeats, and the last result."""
-    times, result = [], None
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def naive_near_pairs(texts: list[str], params: DedupeParams) -> set[tuple[int, int]]:

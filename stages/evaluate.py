@@ -4,7 +4,7 @@ import polars as pl
 
 from synthkit import stage
 from synthkit.config import load_params
-from synthkit.evaluate import evaluate
+from synthkit.evaluate import evaluate, ratio_curve
 from synthkit.io import read_parquet, write_csv, write_json
 from synthkit.mix import mix_weights
 from synthkit.spec import load_spec
@@ -27,6 +27,7 @@ def main(args) -> None:
         for model in ("real_only", "mix")
     ]
     write_csv(pl.DataFrame(rows), f"{args.plots}/slices.csv")
+    write_csv(pl.DataFrame(ratio_curve(train, eval_, spec.label_names, params.evaluate, params.seed)), f"{args.plots}/uplift_by_ratio.csv")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def main(args) -> None:
     seeds = read_parquet(args.seeds)
     decisions = load_decisions(args.decisions, spec.label_names)
     analyzer = build_analyzer(params.filter.pii.spacy_model) if params.filter.pii.enabled else None
-    kept, rejects = filter_candidates(validated, seeds, params.filter, decisions, analyzer)
+    kept, rejects = filter_candidates(validated, seeds, params.filter, decisions, analyzer, params.llm)
     sample = review_sample(kept, rejects, params.filter.review, params.seed)
     write_parquet(kept, args.out)
     write_parquet(rejects, args.rejects)

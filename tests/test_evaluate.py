@@ -29,3 +29,15 @@ def test_evaluate_reports_overall_slices_and_uplift():
     # slices smaller than min_slice_size are left out
     m2, _, _ = evaluate(real, train, eval_, ["a", "b"], EvaluateParams(min_slice_size=50))
     assert m2["slices"] == {}
+
+
+def test_ratio_curve_uses_subsets_of_the_mix():
+    from synthkit.evaluate import ratio_curve
+
+    real = make_rows([(t, "a") for t in A[:2]] + [(t, "b") for t in B[:2]], source="real", split="seed")
+    train = pl.concat([real, make_rows([(t, "a") for t in A[2:]] + [(t, "b") for t in B[2:]])])
+    eval_ = make_rows([("refund please", "a"), ("login broken", "b")], source="real", split="eval")
+    points = ratio_curve(train, eval_, ["a", "b"], EvaluateParams(ratio_grid=[0.5, 0.0, 0.9]), seed=1)
+    assert [p["ratio"] for p in points] == [0.0, 0.5, 0.9]
+    assert [p["synthetic_rows"] for p in points] == [0, 4, 4]  # 0.9 is capped at the 4 synthetic rows the mix holds
+    assert points[0]["uplift_macro_f1"] == 0.0 and points[1]["ratio_actual"] == 0.5

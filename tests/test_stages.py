@@ -58,7 +58,7 @@ def test_bad_seed_file(tmp_path, seeds, expected):
 @pytest.mark.parametrize(
     "edit,expected",
     [
-        (("  toxicity:\n    enabled: true\n    threshold: 0.8\n", "  toxicity:\n    enabled: true\n    treshold: 0.8\n"), "field 'filter.toxicity.treshold': unknown key"),
+        (("    threshold: 0.8\n    moderation_model:", "    treshold: 0.8\n    moderation_model:"), "field 'filter.toxicity.treshold': unknown key"),
         (("mix:\n", "mixx:\n"), "field 'mixx': unknown key"),
         (("  synthetic_ratio: 0.6", "  synthetic_ratio: lots"), "field 'mix.synthetic_ratio'"),
     ],

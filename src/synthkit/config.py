@@ -64,7 +64,9 @@ class PiiParams(_Strict):
 
 class ToxicityParams(_Strict):
     enabled: bool = True
+    backend: Literal["profanity_check", "openai_moderation"] = "profanity_check"
     threshold: float = Field(0.8, ge=0.0, le=1.0)
+    moderation_model: str = "omni-moderation-latest"
 
 
 class CriticParams(_Strict):
@@ -147,6 +149,13 @@ class EvaluateParams(_Strict):
     student: Literal["tfidf_logreg"] = "tfidf_logreg"
     C: float = Field(10.0, gt=0.0)
     min_slice_size: int = Field(5, ge=1)
+    ratio_grid: list[float] = Field(default_factory=lambda: [0.0, 0.2, 0.4, 0.6])
+
+    @model_validator(mode="after")
+    def _grid(self) -> "EvaluateParams":
+        if not self.ratio_grid or any(not 0.0 <= r < 1.0 for r in self.ratio_grid):
+            raise ValueError("ratio_grid needs at least one ratio, each in [0, 1)")
+        return self
 
 
 class MonitorParams(_Strict):
@@ -154,11 +163,21 @@ class MonitorParams(_Strict):
     archetype_words: int = Field(3, ge=1)
 
 
+class LlmParams(_Strict):
+    """Where the OpenAI-compatible server is and how to reach it; the key itself only ever comes from the environment."""
+
+    base_url: str | None = None  # None: the official OpenAI endpoint
+    api_key_env: str = Field("OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    timeout_s: float = Field(60.0, gt=0.0)
+    max_retries: int = Field(4, ge=0)
+
+
 class Params(_Strict):
     """The whole params.yaml."""
 
     seed: int = 13
     task: TaskParams = Field(default_factory=TaskParams)
+    llm: LlmParams = Field(default_factory=LlmParams)
     prepare: PrepareParams = Field(default_factory=PrepareParams)
     generate: GenerateParams = Field(default_factory=GenerateParams)
     validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")

@@ -11,3 +11,7 @@ class InputError(Exception):
         where = self.file if row is None else f"{self.file}: row {row}"
         what = message if field is None else f"field '{field}': {message}"
         super().__init__(f"{where}: {what}")
+
+
+class ServiceError(Exception):
+    """A remote service (an OpenAI-compatible server) failed after its retries; reported as one line."""

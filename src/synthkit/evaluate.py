@@ -71,3 +71,22 @@ def evaluate(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame, label
         "slices": result,
     }
     return metrics, detail, preds
+
+
+def ratio_curve(train: pl.DataFrame, eval_: pl.DataFrame, labels: list[str], params: EvaluateParams, seed: int) -> list[dict]:
+    """Macro-F1 on the eval set when the mix keeps only part of its synthetic rows, one point per ratio in params.ratio_grid.
+
+    Ratios above the mix's own ratio are capped at what the mix holds (ratio_actual says which was reached).
+    """
+    real = train.filter(pl.col("source") == "real")
+    synth = train.filter(pl.col("source") == "synthetic").with_columns(pl.col("id").hash(seed=seed).alias("_h")).sort("_h", "id").drop("_h")
+    y_true, texts = eval_["label"].to_list(), eval_["text"].to_list()
+    points, base = [], None
+    for ratio in sorted(set(params.ratio_grid)):
+        n = min(round(ratio / (1 - ratio) * real.height), synth.height)
+        frame = pl.concat([real, synth.head(n)])
+        model = train_student(frame["text"].to_list(), frame["label"].to_list(), frame["weight"].to_list(), C=params.C)
+        f1 = scores(y_true, [str(p) for p in model.predict(texts)], labels)["macro_f1"]
+        base = f1 if base is None else base
+        points.append({"ratio": ratio, "ratio_actual": _round(n / (n + real.height)), "synthetic_rows": n, "macro_f1": f1, "uplift_macro_f1": _round(f1 - base)})
+    return points

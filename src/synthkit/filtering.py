@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from synthkit.config import FilterParams
+from synthkit.config import FilterParams, LlmParams
 from synthkit.gates.base import KEEP
 from synthkit.gates.consistency import gate_consistency
 from synthkit.gates.critic import gate_critic
@@ -23,7 +23,7 @@ def seed_student(seeds: pl.DataFrame, C: float):
     return train_student(train["text"].to_list(), train["label"].to_list(), C=C)
 
 
-def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParams, decisions: dict[str, Decision], analyzer) -> tuple[pl.DataFrame, pl.DataFrame]:
+def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParams, decisions: dict[str, Decision], analyzer, llm: LlmParams | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Run the filter gates in order; human decisions are applied first (relabel) and last (reject)."""
     df, _ = apply_decisions(df, decisions)
     student = seed_student(seeds, params.consistency.C) if params.consistency.enabled else None
@@ -39,7 +39,7 @@ def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParam
         df,
         [
             ("pii", lambda f: gate_pii(f["text"].to_list(), params.pii, analyzer)),
-            ("toxicity", lambda f: gate_toxicity(f["text"].to_list(), params.toxicity)),
+            ("toxicity", lambda f: gate_toxicity(f["text"].to_list(), params.toxicity, llm)),
             ("critic", lambda f: gate_critic(f, seed_texts, params.critic)),
             ("consistency", consistency),
             ("review", lambda f: apply_decisions(f, decisions)[1]),

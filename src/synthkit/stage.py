@@ -6,17 +6,20 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from synthkit.errors import InputError
+from synthkit.errors import InputError, ServiceError
 
 
 def run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> None:
-    """Parse arguments and run a stage; InputError prints `error: file: row N: field 'x': message` and exits 2."""
+    """Parse arguments and run a stage; bad input prints `error: file: row N: field 'x': message` and exits 2, a failing service exits 3."""
     args = parser.parse_args()
     try:
         main(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(3)
 
 
 def parser(description: str, *paths: str) -> argparse.ArgumentParser:
