@@ -7,7 +7,7 @@ from synthkit import stage
 from synthkit.config import load_params
 import polars as pl
 
-from synthkit.io import read_parquet, write_csv, write_json
+from synthkit.io import count_rows, read_parquet, write_csv, write_json
 from synthkit.manifest import FUNNEL_STAGES, code_versions, file_md5, funnel, package_versions
 from synthkit.spec import load_spec
 
@@ -19,7 +19,7 @@ def main(args) -> None:
     report = funnel(counts)
     write_json(report, args.funnel)
     write_csv(pl.DataFrame([{"stage": s["stage"], "kept": s["kept"], "rejected": s["rejected"]} for s in report["stages"]]), f"{args.plots}/funnel.csv")
-    artifacts = {p: {"md5": file_md5(p), "rows": read_parquet(p).height} for p in sorted(args.artifact)}
+    artifacts = {p: {"md5": file_md5(p), "rows": count_rows(p)} for p in sorted(args.artifact)}
     train = read_parquet(args.train)
     templates = sorted({g["prompt_hash"] for g in train["generator"].to_list() if g["prompt_hash"]})
     write_json(

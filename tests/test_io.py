@@ -58,3 +58,18 @@ def test_bad_column_mapping_names_the_missing_column(tmp_path):
     path.write_text("text,intent\nhi,a\n")
     with pytest.raises(InputError, match="row 2: field 'utterance': missing column"):
         read_records(path, RawLabeled, {"text": "utterance", "label": "intent"})
+
+
+def test_header_only_file_is_an_error_unless_allowed(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\n")
+    with pytest.raises(InputError, match="no rows"):
+        read_records(path, RawLabeled)
+    assert read_records(path, RawLabeled, allow_empty=True) == []
+
+
+def test_count_rows_reads_metadata(tmp_path):
+    from synthkit.io import count_rows
+
+    write_parquet(pl.DataFrame({"a": list(range(7))}), tmp_path / "x.parquet")
+    assert count_rows(tmp_path / "x.parquet") == 7

@@ -3,7 +3,7 @@ import pytest
 
 from synthkit.config import ReviewParams
 from synthkit.errors import InputError
-from synthkit.review import apply_decisions, load_decisions, review_sample
+from synthkit.review import apply_decisions, gate_review, load_decisions, review_sample
 from tests.conftest import make_rows
 
 
@@ -13,7 +13,8 @@ def test_decisions_relabel_reject_accept(tmp_path):
     path = tmp_path / "decisions.csv"
     path.write_text(f"id,decision,new_label,note\n{ids[0]},relabel,b,wrong label\n{ids[1]},reject,,template residue\n{ids[2]},accept,,\n")
     decisions = load_decisions(path, ["a", "b"])
-    out, verdicts = apply_decisions(df, decisions)
+    out = apply_decisions(df, decisions)
+    verdicts = gate_review(ids, decisions)
     assert out["label"].to_list() == ["b", "a", "b"]
     assert out["review"].to_list()[0] == "relabel a->b: wrong label"
     assert [v.reason for v in verdicts] == [None, "review_rejected", None]

@@ -11,7 +11,7 @@ from synthkit.gates.critic import gate_critic
 from synthkit.gates.pii import gate_pii
 from synthkit.gates.toxicity import gate_toxicity
 from synthkit.pipeline import run_gates
-from synthkit.review import Decision, apply_decisions
+from synthkit.review import Decision, apply_decisions, gate_review
 from synthkit.student import train_student
 
 
@@ -25,7 +25,7 @@ def seed_student(seeds: pl.DataFrame, C: float):
 
 def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParams, decisions: dict[str, Decision], analyzer, llm: LlmParams | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Run the filter gates in order; human decisions are applied first (relabel) and last (reject)."""
-    df, _ = apply_decisions(df, decisions)
+    df = apply_decisions(df, decisions)
     student = seed_student(seeds, params.consistency.C) if params.consistency.enabled else None
     seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
     reviewed_accept = {k for k, d in decisions.items() if d.decision in ("accept", "relabel")}
@@ -42,6 +42,6 @@ def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParam
             ("toxicity", lambda f: gate_toxicity(f["text"].to_list(), params.toxicity, llm)),
             ("critic", lambda f: gate_critic(f, seed_texts, params.critic)),
             ("consistency", consistency),
-            ("review", lambda f: apply_decisions(f, decisions)[1]),
+            ("review", lambda f: gate_review(f["id"].to_list(), decisions)),
         ],
     )

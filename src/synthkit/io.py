@@ -58,6 +58,11 @@ def read_parquet(path: str | Path) -> pl.DataFrame:
         raise InputError(str(path), f"cannot read Parquet artifact ({exc.__class__.__name__})") from None
 
 
+def count_rows(path: str | Path) -> int:
+    """Rows of a Parquet artifact, from its metadata (the data is not read)."""
+    return pl.scan_parquet(path).select(pl.len()).collect().item()
+
+
 def read_yaml(path: str | Path) -> Any:
     """Load a YAML file, reporting syntax errors with their line."""
     try:
@@ -116,13 +121,16 @@ def _iter_records(path: Path, columns: dict[str, str] | None) -> Iterator[tuple[
         raise InputError(str(path), f"unsupported file type {suffix!r} (use .csv, .jsonl or .parquet)")
 
 
-def read_records(path: str | Path, model: type[BaseModel], columns: dict[str, str] | None = None) -> list[tuple[int, BaseModel]]:
+def read_records(
+    path: str | Path, model: type[BaseModel], columns: dict[str, str] | None = None, allow_empty: bool = False
+) -> list[tuple[int, BaseModel]]:
     """Read and validate every row of a CSV/JSONL/Parquet input file into `model`.
 
     Args:
         path: the input file.
         model: the pydantic row model each record must satisfy.
         columns: optional mapping from model field to the file's column name.
+        allow_empty: return [] for a file with a header and no rows instead of stopping.
     """
     path = Path(path)
     if not path.exists():
@@ -142,6 +150,6 @@ def read_records(path: str | Path, model: type[BaseModel], columns: dict[str, st
             field = columns.get(str(err["loc"][0]), str(err["loc"][0])) if err["loc"] else None
             msg = "empty text" if err["type"] == "string_too_short" else err["msg"].lower()
             raise InputError(str(path), msg, row=rowno, field=field) from None
-    if not out:
+    if not out and not allow_empty:
         raise InputError(str(path), "no rows")
     return out

@@ -32,32 +32,35 @@ def load_decisions(path: str | Path, labels: list[str]) -> dict[str, Decision]:
     if not path.exists() or path.stat().st_size == 0:
         return {}
     out: dict[str, Decision] = {}
-    header_only = len(path.read_text(encoding="utf-8").strip().splitlines()) <= 1
-    if header_only:
-        return {}
-    for rowno, dec in read_records(path, Decision):
+    for rowno, dec in read_records(path, Decision, allow_empty=True):
         if dec.decision == "relabel" and dec.new_label not in labels:
             raise InputError(str(path), f"new_label {dec.new_label!r} is not in the spec", row=rowno, field="new_label")
         out[dec.id] = dec
     return out
 
 
-def apply_decisions(df: pl.DataFrame, decisions: dict[str, Decision]) -> tuple[pl.DataFrame, list[Verdict]]:
-    """Relabel and mark reviewed rows; return the updated frame and a verdict per row (reject decisions drop)."""
+def apply_decisions(df: pl.DataFrame, decisions: dict[str, Decision]) -> pl.DataFrame:
+    """Relabel rows a human relabeled and record every decision in the row's `review` column."""
     if not decisions:
-        return df, [KEEP] * df.height
-    ids = df["id"].to_list()
-    labels, reviews, verdicts = [], [], []
-    for ex_id, label, review in zip(ids, df["label"].to_list(), df["review"].to_list()):
+        return df
+    labels, reviews = [], []
+    for ex_id, label, review in zip(df["id"].to_list(), df["label"].to_list(), df["review"].to_list()):
         dec = decisions.get(ex_id)
         if dec is None:
-            labels.append(label), reviews.append(review), verdicts.append(KEEP)
+            labels.append(label), reviews.append(review)
             continue
         note = f": {dec.note}" if dec.note else ""
         reviews.append(f"{dec.decision}{' ' + label + '->' + dec.new_label if dec.decision == 'relabel' else ''}{note}")
         labels.append(dec.new_label if dec.decision == "relabel" else label)
-        verdicts.append(Verdict("review_rejected", dec.note or "") if dec.decision == "reject" else KEEP)
-    return df.with_columns(pl.Series("label", labels, dtype=pl.String), pl.Series("review", reviews, dtype=pl.String)), verdicts
+    return df.with_columns(pl.Series("label", labels, dtype=pl.String), pl.Series("review", reviews, dtype=pl.String))
+
+
+def gate_review(ids: list[str], decisions: dict[str, Decision]) -> list[Verdict]:
+    """Drop the rows a human rejected, with their note as the detail."""
+    return [
+        Verdict("review_rejected", decisions[i].note or "") if i in decisions and decisions[i].decision == "reject" else KEEP
+        for i in ids
+    ]
 
 
 def decision_counts(decisions: dict[str, Decision], present_ids: set[str]) -> dict[str, int]:
