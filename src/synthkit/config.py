@@ -163,6 +163,13 @@ class MonitorParams(_Strict):
     archetype_words: int = Field(3, ge=1)
 
 
+class LlmPrice(_Strict):
+    """USD per one million tokens."""
+
+    input: float = Field(ge=0.0)
+    output: float = Field(ge=0.0)
+
+
 class LlmParams(_Strict):
     """Where the OpenAI-compatible server is and how to reach it; the key itself only ever comes from the environment."""
 
@@ -170,6 +177,17 @@ class LlmParams(_Strict):
     api_key_env: str = Field("OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     timeout_s: float = Field(60.0, gt=0.0)
     max_retries: int = Field(4, ge=0)
+    model: str = "gpt-4o-mini"
+    temperature: float = Field(0.9, ge=0.0, le=2.0)
+    max_concurrency: int = Field(8, ge=1)
+    rpm: int | None = Field(None, ge=1)  # requests per minute; None: no client-side limit
+    tpm: int | None = Field(None, ge=1)  # tokens per minute (estimated before sending, reconciled with usage)
+    budget_usd: float | None = Field(None, ge=0.0)  # None: no limit
+    prices: dict[str, LlmPrice] = Field(default_factory=dict)  # model -> USD per 1M tokens
+    batch: bool = False
+    batch_poll_s: float = Field(10.0, gt=0.0)
+    batch_price_factor: float = Field(0.5, ge=0.0)  # Batch API price as a share of the listed price
+    retry_base_s: float = Field(1.0, ge=0.0)  # first backoff delay; doubles per retry, with jitter
 
 
 class Params(_Strict):
