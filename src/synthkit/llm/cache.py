@@ -74,3 +74,27 @@ def entry_from_completion(body: dict, batch: bool = False) -> dict:
         "output_tokens": int(usage.get("completion_tokens") or 0),
         "batch": batch,
     }
+
+
+def sweep_stale_tmp(cache_dir: str | Path) -> int:
+    """Remove temporary files left by a killed run (their writer process is gone); returns how many."""
+    removed = 0
+    for tmp in Path(cache_dir).glob("??/.*.tmp"):
+        try:
+            pid = int(tmp.name.rsplit(".", 2)[-2])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from synthkit.config import LlmParams
-from synthkit.llm.cache import cache_key, entry_from_completion, read_entry, write_entry
+from synthkit.llm.cache import cache_key, entry_from_completion, read_entry, sweep_stale_tmp, write_entry
 from synthkit.llm.limits import RateLimiter, backoff_s, estimate_tokens, retry_after_s
 
 ERRORS = ("malformed_json", "refused", "request_failed", "budget_exhausted", "batch_failed")
@@ -335,6 +335,7 @@ def run_requests(requests: Sequence[LLMRequest], params: LlmParams, cache_dir: s
         from synthkit.llm.client import api_key
 
         api_key(params)  # InputError naming llm.api_key_env before anything starts
+        sweep_stale_tmp(cache_dir)
         bar = _Bar(len(todo), label, progress, stats)
         try:
             if params.batch:
