@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+import openai  # noqa: E402,F401  (imported before timing: its import takes seconds)
 from synthkit.config import LlmParams  # noqa: E402
 from synthkit.io import write_json  # noqa: E402
 from synthkit.llm import LLMRequest, cache_key, request_body, run_requests  # noqa: E402

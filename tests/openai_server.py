@@ -149,7 +149,12 @@ class FakeOpenAI:
                 with server._lock:
                     server.status_counts[str(status)] += 1
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler, bind_and_activate=False)
+        class _Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):  # a client that hung up (timeout, kill -9) is no error
+                if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+                    super().handle_error(request, client_address)
+
+        self.httpd = _Server(("127.0.0.1", port), _Handler, bind_and_activate=False)
         self.httpd.daemon_threads = True
         self.httpd.request_queue_size = 256
         self.httpd.allow_reuse_address = True

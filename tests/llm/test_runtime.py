@@ -332,3 +332,19 @@ def test_strict_schema_closes_objects():
     out = strict_schema({"type": "object", "properties": {"a": {"type": "object", "properties": {"b": {"type": "string", "default": "x"}}}}})
     assert out["additionalProperties"] is False and out["required"] == ["a"]
     assert out["properties"]["a"]["required"] == ["b"] and "default" not in out["properties"]["a"]["properties"]["b"]
+
+
+def test_progress_bar_shows_requests_tokens_and_cost_on_a_terminal(tmp_path, monkeypatch):
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Tty()
+    monkeypatch.setattr("sys.stderr", term)
+    with FakeOpenAI() as srv:
+        _, stats = run_requests(reqs(5), params(srv, max_concurrency=1), tmp_path, label="generate")
+    shown = term.getvalue()
+    assert "generate" in shown and "5/5" in shown and f"sent={stats.requests_sent}" in shown
+    assert f"tok={stats.input_tokens + stats.output_tokens}" in shown and "$0.000" in shown

@@ -12,6 +12,7 @@ import random
 import re
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -196,17 +197,23 @@ class _Bar:
         from tqdm import tqdm
 
         self.stats = stats
-        self.bar = tqdm(total=total, desc=label, unit="req", disable=None if enabled else True, leave=False,
+        self.bar = tqdm(total=total, desc=label, unit="req", disable=None if enabled else True, leave=True,
                         mininterval=0.5, dynamic_ncols=True)
 
-    def step(self) -> None:
+    def _postfix(self) -> None:
         s = self.stats
+        self.bar.set_postfix_str(f"sent={s.requests_sent} tok={s.input_tokens + s.output_tokens} ${s.cost_usd:.4f}",
+                                 refresh=False)
+
+    def step(self) -> None:
         if not self.bar.disable:
-            self.bar.set_postfix_str(f"sent={s.requests_sent} tok={s.input_tokens + s.output_tokens} ${s.cost_usd:.4f}",
-                                     refresh=False)
+            self._postfix()
         self.bar.update(1)
 
     def close(self) -> None:
+        if not self.bar.disable:
+            self._postfix()
+            self.bar.refresh()
         self.bar.close()
 
 
@@ -221,6 +228,9 @@ class _Online:
         self.json_mode = False
         self.rng = random.Random()
         self.out: dict[str, tuple[dict | None, str | None, str]] = {}  # key -> (entry, error, detail)
+        # cache writes (write, fsync, rename) run on a few threads without a round trip through the event loop
+        self.writer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm-cache")
+        self.writes: list = []
 
     def _over_budget(self) -> bool:
         return self.params.budget_usd is not None and self.stats.cost_usd >= self.params.budget_usd
@@ -237,6 +247,9 @@ class _Online:
             await asyncio.gather(*(worker() for _ in range(min(self.params.max_concurrency, len(todo)))))
         finally:
             await self.client.close()
+            self.writer.shutdown(wait=True)
+        for write in self.writes:
+            write.result()  # a failed cache write (disk full) is an error, not a silent loss
 
     async def _one(self, key: str, req: LLMRequest):
         import openai
@@ -285,7 +298,7 @@ class _Online:
                 await asyncio.sleep(wait)
                 continue
             entry = entry_from_completion(resp if isinstance(resp, dict) else {})
-            await asyncio.to_thread(write_entry, self.cache_dir, key, entry)
+            self.writes.append(self.writer.submit(write_entry, self.cache_dir, key, entry))
             if grant is not None:
                 self.tpm.settle(grant, entry["input_tokens"] + entry["output_tokens"])
             model = req.model or p.model
@@ -342,6 +355,7 @@ def run_requests(requests: Sequence[LLMRequest], params: LlmParams, cache_dir: s
                 from synthkit.llm.batch import run_batch
 
                 outcome = run_batch(todo, params, cache_dir, stats, prices, label)
+                bar.bar.update(len(todo))
             else:
                 online = _Online(params, cache_dir, stats, prices, bar)
                 try:
