@@ -348,3 +348,15 @@ def test_progress_bar_shows_requests_tokens_and_cost_on_a_terminal(tmp_path, mon
     shown = term.getvalue()
     assert "generate" in shown and "5/5" in shown and f"sent={stats.requests_sent}" in shown
     assert f"tok={stats.input_tokens + stats.output_tokens}" in shown and "$0.000" in shown
+
+
+def test_budget_counts_what_earlier_calls_of_the_run_spent(tmp_path):
+    with FakeOpenAI() as srv:
+        p = params(srv, budget_usd=0.01)
+        results, stats = run_requests(reqs(3), p, tmp_path, progress=False, spent_usd=0.01)
+        assert not chat_bodies(srv)
+        batch, bstats = run_requests(reqs(3), params(srv, budget_usd=0.01, batch=True), tmp_path, progress=False,
+                                     spent_usd=0.02)
+        assert not srv.files and not srv.batches
+    assert all(r.error == "budget_exhausted" for r in results + batch)
+    assert stats.not_run == bstats.not_run == 3 and stats.budget_exhausted and bstats.budget_exhausted

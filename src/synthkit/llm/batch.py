@@ -46,8 +46,11 @@ def request_file(todo, params: LlmParams) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def run_batch(todo, params: LlmParams, cache_dir: Path, stats, prices, label: str) -> dict:
-    """Send todo [(cache key, LLMRequest)] as one batch; cache every answer; key -> (entry, error, detail)."""
+def run_batch(todo, params: LlmParams, cache_dir: Path, stats, prices, label: str, over_budget: bool = False) -> dict:
+    """Send todo [(cache key, LLMRequest)] as one batch; cache every answer; key -> (entry, error, detail).
+
+    over_budget: the run already spent llm.budget_usd, so no new batch is created (a running one is still collected).
+    """
     from synthkit.llm.client import make_client
 
     client = make_client(params)
@@ -56,6 +59,11 @@ def run_batch(todo, params: LlmParams, cache_dir: Path, stats, prices, label: st
     state_path = _state_dir(cache_dir) / f"{set_hash}.json"
     if state_path.exists():
         state = json.loads(state_path.read_text())
+    elif over_budget:
+        stats.budget_exhausted = True
+        stats.not_run += len(todo)
+        detail = f"budget of {params.budget_usd} USD spent before this batch was sent"
+        return {key: (None, "budget_exhausted", detail) for key, _ in todo}
     else:
         upload = client.files.create(file=(f"{label}-{set_hash[:12]}.jsonl", data, "application/jsonl"), purpose="batch")
         batch = client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h",

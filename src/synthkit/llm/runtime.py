@@ -226,6 +226,7 @@ class _Online:
         self.rpm = RateLimiter(params.rpm) if params.rpm else None
         self.tpm = RateLimiter(params.tpm) if params.tpm else None
         self.json_mode = False
+        self.spent_before = 0.0
         self.rng = random.Random()
         self.out: dict[str, tuple[dict | None, str | None, str]] = {}  # key -> (entry, error, detail)
         # cache writes (write, fsync, rename) run on a few threads without a round trip through the event loop
@@ -233,7 +234,7 @@ class _Online:
         self.writes: list = []
 
     def _over_budget(self) -> bool:
-        return self.params.budget_usd is not None and self.stats.cost_usd >= self.params.budget_usd
+        return _over_budget(self.params, self.spent_before + self.stats.cost_usd)
 
     async def run(self, todo: list[tuple[str, LLMRequest]]) -> None:
         it = iter(todo)
@@ -319,13 +320,18 @@ def _short(exc) -> str:
 # ------------------------------------------------------------------------------------------------ entry point
 
 
+def _over_budget(params: LlmParams, spent: float) -> bool:
+    return params.budget_usd is not None and spent >= params.budget_usd
+
+
 def run_requests(requests: Sequence[LLMRequest], params: LlmParams, cache_dir: str | Path, *,
-                 label: str = "llm", progress: bool = True) -> tuple[list[LLMResult], RunStats]:
+                 label: str = "llm", progress: bool = True, spent_usd: float = 0.0) -> tuple[list[LLMResult], RunStats]:
     """Answer every request, in order, from the cache or the server; see the module docstring.
 
     A cached key is never requested again; identical requests within one call are sent once. The API key is needed
     only when something must be sent (a fully cached rerun runs without it). Failures never raise: each request ends
     ok or with an error in ERRORS; only a missing API key (InputError naming llm.api_key_env) stops the call.
+    spent_usd: what earlier calls of the same run already spent; it counts toward params.budget_usd.
     """
     t0 = time.perf_counter()
     cache_dir = Path(cache_dir)
@@ -354,10 +360,11 @@ def run_requests(requests: Sequence[LLMRequest], params: LlmParams, cache_dir: s
             if params.batch:
                 from synthkit.llm.batch import run_batch
 
-                outcome = run_batch(todo, params, cache_dir, stats, prices, label)
+                outcome = run_batch(todo, params, cache_dir, stats, prices, label, over_budget=_over_budget(params, spent_usd))
                 bar.bar.update(len(todo))
             else:
                 online = _Online(params, cache_dir, stats, prices, bar)
+                online.spent_before = spent_usd
                 try:
                     asyncio.run(online.run(todo))
                 finally:
