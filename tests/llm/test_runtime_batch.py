@@ -91,3 +91,11 @@ def test_cancel_batches_cancels_what_the_cache_waits_for(tmp_path, monkeypatch):
         ids = cancel_batches(tmp_path, bparams(srv))
         assert ids == list(srv.batches) and srv.batches[ids[0]]["status"] == "cancelling"
         assert cancel_batches(tmp_path / "nothing", bparams(srv)) == []
+
+
+def test_large_request_sets_split_into_several_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch_mod, "MAX_BATCH_REQUESTS", 4)
+    with FakeOpenAI(batch_polls=2) as srv:
+        results, stats = run_requests(reqs(10), bparams(srv), tmp_path, progress=False)
+        sizes = sorted(len(f.decode().splitlines()) for f in list(srv.files.values()) if b'"method"' in f)
+    assert len(stats.batch_ids) == 3 and sizes == [2, 4, 4] and all(r.ok for r in results)
