@@ -194,3 +194,26 @@ def test_rounds_add_approved_candidates_to_the_seeds(spec, seeds, tmp_path):
     assert r2.height > 0 and 0 < two.approved_by_round["1"] < one.candidates.height
     parents = {p for ps in r2["parent_ids"].to_list() for p in ps}
     assert parents <= set(one.candidates["id"]) and rejected_id not in parents
+
+
+def test_openai_rounds_feed_critic_approved_rows_back_as_examples(spec, seeds, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test-rounds")
+    model = FakeModel()
+    with FakeOpenAI(chat_routes(model)) as server:
+        params = params_for(server.base_url, rounds=2, scenarios_per_label=1, hard_negatives_per_label=0)
+        params.filter.critic.backend = "openai"
+        params.filter.critic.length_outlier = False
+        params.filter.critic.repeated_opening = False
+        out = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path / "a", progress=False)
+        r1, r2 = (out.candidates.filter(pl.col("round") == r) for r in (1, 2))
+        assert r1.height > 0 and r2.height > 0 and out.approved_by_round["1"] > 0
+        critic_calls = [r for r in server.requests if r["body"]["response_format"]["json_schema"]["name"] == "CriticScores"]
+        assert len(critic_calls) == r1.height  # only round 1 is screened: round 2 is the last
+        parents = {p for ps in r2["parent_ids"].to_list() for p in ps}
+        assert parents & set(r1["id"])  # approved round-1 rows are shown as examples in round 2
+
+        model.critic_scores = {"": {"realism": 1, "label_correctness": 5, "specificity": 5, "reason": "robotic"}}
+        strict = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path / "b", progress=False)
+    assert strict.approved_by_round == {"1": 0}
+    parents = {p for ps in strict.candidates.filter(pl.col("round") == 2)["parent_ids"].to_list() for p in ps}
+    assert parents <= set(seeds["id"])  # nothing approved: round 2 sees only the real seeds
