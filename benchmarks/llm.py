@@ -7,6 +7,8 @@
 - kill -9 of a run in its own process, then a resume: completed requests whose answer was already cached and that
   the server answered again (repaid_requests_after_kill; requests in flight at the kill are counted apart);
 - warm rerun: requests the server sees (warm_rerun_requests).
+The throughput run alternates with a baseline: the same requests through bare aiohttp (no openai client, no cache),
+which shows what the machine and the server allow at that moment.
 
 Run: .venv/bin/python benchmarks/llm.py [--n 2000] -> reports/bench/llm.json
 """
@@ -79,22 +81,49 @@ def child(url: str, cache: str, n: int, tag: str) -> None:
     run_requests(make_requests(n, tag), params(url), cache, progress=False)
 
 
+async def _bare_client(url: str, bodies: list[dict]) -> None:
+    """Baseline: the same requests through bare aiohttp with the same concurrency; no openai client, no cache."""
+    import asyncio
+
+    import aiohttp
+
+    sem = asyncio.Semaphore(CONCURRENCY)
+    headers = {"Authorization": f"Bearer {os.environ[KEY_ENV]}"}
+    async with aiohttp.ClientSession() as session:
+        async def one(body):
+            async with sem, session.post(f"{url}/chat/completions", json=body, headers=headers) as r:
+                r.raise_for_status()
+                return await r.json()
+
+        await asyncio.gather(*(one(b) for b in bodies))
+
+
 def throughput(n: int, repeats: int) -> dict:
+    """Runtime vs a bare-aiohttp baseline against the same server, alternating, median of `repeats` each."""
+    import asyncio
+
     srv = Server("--latency-ms", str(LATENCY_S * 1000))
     try:
-        walls = []
+        walls, bare = [], []
         for rep in range(repeats):
+            p = params(srv.url)
+            bodies = [request_body(q, p) for q in make_requests(n, f"bare{rep}")]
+            t0 = time.perf_counter()
+            asyncio.run(_bare_client(srv.url, bodies))
+            bare.append(time.perf_counter() - t0)
             with tempfile.TemporaryDirectory() as cache:
                 reqs = make_requests(n, f"tp{rep}")
                 t0 = time.perf_counter()
-                results, stats = run_requests(reqs, params(srv.url), cache, progress=False)
+                results, stats = run_requests(reqs, p, cache, progress=False)
                 walls.append(time.perf_counter() - t0)
                 assert all(r.ok for r in results) and stats.requests_sent == n, stats
-        wall = statistics.median(walls)
+        wall, bare_wall = statistics.median(walls), statistics.median(bare)
         bound = CONCURRENCY / LATENCY_S
         return {"n": n, "walls_s": [round(w, 3) for w in walls], "median_wall_s": round(wall, 3),
                 "requests_per_s": round(n / wall, 1), "bound_requests_per_s": bound,
-                "throughput_ratio_to_bound": round(n / wall / bound, 3)}
+                "throughput_ratio_to_bound": round(n / wall / bound, 3),
+                "baseline_bare_aiohttp_walls_s": [round(w, 3) for w in bare],
+                "baseline_bare_aiohttp_ratio_to_bound": round(n / bare_wall / bound, 3)}
     finally:
         srv.close()
 
@@ -180,7 +209,8 @@ def main() -> None:
         "throughput": tp,
         "faults": ft,
         "kill_resume": kr,
-        "machine_note": "2 shared cores; client and server processes compete for them",
+        "machine_note": "2 cores shared with other jobs (load average at start: %s); client and server compete for them"
+                        % os.getloadavg()[0],
     }
     write_json(out, ROOT / "reports" / "bench" / "llm.json")
     print(json.dumps({k: out[k] for k in list(out)[:4]}))
