@@ -91,7 +91,7 @@ class FakeOpenAI:
     """An OpenAI-compatible server on 127.0.0.1 (see the module docstring).
 
     routes: extra POST handlers (path -> body -> JSON answer), e.g. /v1/moderations. faults: a queue answered first,
-    each item (status, headers) for any POST route, or a kind in FAULT_KINDS for chat completions. fault_rates: kind
+    each item (status, headers) or (status, headers, JSON body) for any POST route, or a kind in FAULT_KINDS for chat completions. fault_rates: kind
     -> share of chat requests drawn with random.Random(seed).
     """
 
@@ -224,9 +224,9 @@ class FakeOpenAI:
                 self.requests.append({"path": path, "body": body})
             self.auth_headers.append(h.headers.get("Authorization", ""))
             fault = self.faults.pop(0) if self.faults and (path == "/v1/chat/completions" or isinstance(self.faults[0], tuple)) else None
-        if isinstance(fault, tuple):
-            status, headers = fault
-            h.send(status, {"error": {"message": "injected", "type": "server_error"}}, headers)
+        if isinstance(fault, tuple):  # (status, headers) or (status, headers, body)
+            status, headers, *payload = fault
+            h.send(status, payload[0] if payload else {"error": {"message": "injected", "type": "server_error"}}, headers)
         elif path in self.routes:
             h.send(200, self.routes[path](body))
         elif path == "/v1/chat/completions":

@@ -360,3 +360,30 @@ def test_budget_counts_what_earlier_calls_of_the_run_spent(tmp_path):
         assert not srv.files and not srv.batches
     assert all(r.error == "budget_exhausted" for r in results + batch)
     assert stats.not_run == bstats.not_run == 3 and stats.budget_exhausted and bstats.budget_exhausted
+
+
+def test_out_of_quota_429_is_not_retried(tmp_path):
+    quota = {"error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "code": "insufficient_quota"}}
+    with FakeOpenAI() as srv:
+        srv.faults = [(429, {"Retry-After": "0"}, quota)]
+        results, stats = run_requests(reqs(1), params(srv), tmp_path, progress=False)
+        assert len(chat_bodies(srv)) == 1
+    assert results[0].error == "request_failed" and "quota" in results[0].detail and stats.retries == 0
+
+
+def test_a_200_that_is_not_a_completion_is_retried_not_cached(tmp_path):
+    from tests.openai_server import default_content
+
+    calls = []
+
+    def flaky(body):
+        calls.append(1)
+        if len(calls) == 1:
+            return {"oops": "a proxy page"}
+        return {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": default_content(body)}}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}}
+
+    with FakeOpenAI({"/v1/chat/completions": flaky}) as srv:
+        results, stats = run_requests(reqs(1), params(srv), tmp_path, progress=False)
+    assert results[0].ok and stats.retries == 1 and len(calls) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import re
 import time
@@ -20,6 +21,7 @@ from synthkit.config import LlmParams
 from synthkit.llm.cache import cache_key, entry_from_completion, read_entry, sweep_stale_tmp, write_entry
 from synthkit.llm.limits import RateLimiter, backoff_s, estimate_tokens, retry_after_s
 
+log = logging.getLogger(__name__)
 ERRORS = ("malformed_json", "refused", "request_failed", "budget_exhausted", "batch_failed")
 RETRY_STATUS = {408, 409, 429}
 JSON_MODE_INSTRUCTION = "Answer with one JSON object only, no other text. It must conform to this JSON schema:\n"
@@ -277,14 +279,21 @@ class _Online:
                 sent_schema = (body.get("response_format") or {}).get("type") == "json_schema"
                 if sent_schema and (self.json_mode or _schema_unsupported(exc)):
                     # the server has no structured outputs: JSON mode plus the schema in the prompt, for the rest of the run
+                    if not self.json_mode:
+                        log.warning("the server rejected json_schema (%s): JSON mode for the rest of the run", _short(exc))
                     self.json_mode = True
                     stats.json_mode_fallback = True
                     continue
                 stats.failed += 1
                 return None, "request_failed", f"HTTP 400: {_short(exc)}"
-            except (TimeoutError, openai.APITimeoutError, openai.APIConnectionError, openai.APIStatusError) as exc:
+                if not (isinstance(resp, dict) and isinstance(resp.get("choices"), list)):
+                    raise _InvalidBody(f"not a chat completion: {str(resp)[:120]!r}")
+            except (TimeoutError, _InvalidBody, openai.APITimeoutError, openai.APIConnectionError,
+                    openai.APIStatusError) as exc:
                 status = getattr(exc, "status_code", None)
                 retryable = status is None or status in RETRY_STATUS or status >= 500
+                if status == 429 and getattr(exc, "code", None) == "insufficient_quota":
+                    retryable = False  # out of credit: waiting does not help
                 if not retryable or attempt >= p.max_retries:
                     stats.failed += 1
                     what = f"HTTP {status}" if status is not None else type(exc).__name__
@@ -298,7 +307,7 @@ class _Online:
                 stats.retries += 1
                 await asyncio.sleep(wait)
                 continue
-            entry = entry_from_completion(resp if isinstance(resp, dict) else {})
+            entry = entry_from_completion(resp)
             self.writes.append(self.writer.submit(write_entry, self.cache_dir, key, entry))
             if grant is not None:
                 self.tpm.settle(grant, entry["input_tokens"] + entry["output_tokens"])
@@ -308,6 +317,10 @@ class _Online:
             stats.output_tokens += entry["output_tokens"]
             stats.cost_usd += self.prices.cost(model, entry)
             return entry, None, ""
+
+
+class _InvalidBody(Exception):
+    """A 200 whose body is not a chat completion (e.g. a proxy's error page): retried like a 5xx."""
 
 
 def _short(exc) -> str:
