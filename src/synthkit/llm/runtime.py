@@ -275,6 +275,8 @@ class _Online:
                 # the client's generic post: same transport, auth and error types as chat.completions.create, without
                 # its per-call parameter transform and response models (the bulk of the client's CPU per request)
                 resp = await asyncio.wait_for(self.client.post("/chat/completions", body=body, cast_to=object), p.timeout_s)
+                if not (isinstance(resp, dict) and isinstance(resp.get("choices"), list)):
+                    raise _InvalidBody(f"not a chat completion: {str(resp)[:120]!r}")
             except openai.BadRequestError as exc:
                 sent_schema = (body.get("response_format") or {}).get("type") == "json_schema"
                 if sent_schema and (self.json_mode or _schema_unsupported(exc)):
@@ -286,8 +288,6 @@ class _Online:
                     continue
                 stats.failed += 1
                 return None, "request_failed", f"HTTP 400: {_short(exc)}"
-                if not (isinstance(resp, dict) and isinstance(resp.get("choices"), list)):
-                    raise _InvalidBody(f"not a chat completion: {str(resp)[:120]!r}")
             except (TimeoutError, _InvalidBody, openai.APITimeoutError, openai.APIConnectionError,
                     openai.APIStatusError) as exc:
                 status = getattr(exc, "status_code", None)
