@@ -198,8 +198,10 @@ def test_timeouts_are_retried_then_request_failed(tmp_path):
 def test_mixed_faults_lose_nothing_and_never_pay_twice(tmp_path):
     rates = {"429": 0.10, "500": 0.05, "timeout": 0.02, "malformed": 0.05}
     n = 300
-    with FakeOpenAI(fault_rates=rates, seed=3, retry_after="0.05", timeout_sleep_s=1.5, latency_s=0.005) as srv:
-        p = params(srv, timeout_s=1.0, max_retries=8, max_concurrency=16)
+    # timeouts: the server sleeps 2.5 s, the client gives up after 2 s (long enough that a loaded machine does not
+    # time out answers that were on their way, which would make a retry complete a key twice)
+    with FakeOpenAI(fault_rates=rates, seed=3, retry_after="0.05", timeout_sleep_s=2.5, latency_s=0.005) as srv:
+        p = params(srv, timeout_s=2.0, max_retries=8, max_concurrency=16)
         results, stats = run_requests(reqs(n), p, tmp_path, progress=False)
         s = srv.stats()
         again, stats2 = run_requests(reqs(n), p, tmp_path, progress=False)

@@ -50,7 +50,7 @@ def test_kill9_then_rerun_repays_nothing_cached(tmp_path):
     again = {k: after.get(k, 0) - at_kill.get(k, 0) for k in after}
     repaid = [k for k in cached if again[k] > 0]
     in_flight = [k for k in at_kill if k not in cached and again[k] > 0]  # answered as the process died, never cached
-    assert len(cached) >= N // 4 - p.max_concurrency
+    assert len(cached) >= N // 4 - 3 * p.max_concurrency  # answers in flight or still being written at the kill
     assert repaid == []
     assert len(in_flight) <= p.max_concurrency
     assert sum(1 for c in after.values() if c > 1) == len(in_flight)
