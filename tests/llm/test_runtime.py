@@ -389,3 +389,14 @@ def test_a_200_that_is_not_a_completion_is_retried_not_cached(tmp_path):
     with FakeOpenAI({"/v1/chat/completions": flaky}) as srv:
         results, stats = run_requests(reqs(1), params(srv), tmp_path, progress=False)
     assert results[0].ok and stats.retries == 1 and len(calls) == 2
+
+
+def test_runs_from_inside_an_event_loop(tmp_path):
+    import asyncio
+
+    async def notebook_cell(url):
+        return run_requests(reqs(3), LlmParams(base_url=url, api_key_env=KEY_ENV), tmp_path, progress=False)
+
+    with FakeOpenAI() as srv:
+        results, stats = asyncio.run(notebook_cell(srv.base_url))
+    assert all(r.ok for r in results) and stats.completed == 3

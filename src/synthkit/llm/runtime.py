@@ -196,11 +196,10 @@ class _Bar:
     """tqdm bar on a terminal (silent in logs and tests): requests, tokens and cost in the postfix, ETA from tqdm."""
 
     def __init__(self, total: int, label: str, enabled: bool, stats: RunStats):
-        from tqdm import tqdm
+        from synthkit.progress import counter
 
         self.stats = stats
-        self.bar = tqdm(total=total, desc=label, unit="req", disable=None if enabled else True, leave=True,
-                        mininterval=0.5, dynamic_ncols=True)
+        self.bar = counter(total, label, unit="req", enabled=enabled)
 
     def _postfix(self) -> None:
         s = self.stats
@@ -333,6 +332,17 @@ def _short(exc) -> str:
 # ------------------------------------------------------------------------------------------------ entry point
 
 
+def _run_async(coro) -> None:
+    """asyncio.run, also from code that already runs an event loop (a notebook): then on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
 def _over_budget(params: LlmParams, spent: float) -> bool:
     return params.budget_usd is not None and spent >= params.budget_usd
 
@@ -379,7 +389,7 @@ def run_requests(requests: Sequence[LLMRequest], params: LlmParams, cache_dir: s
                 online = _Online(params, cache_dir, stats, prices, bar)
                 online.spent_before = spent_usd
                 try:
-                    asyncio.run(online.run(todo))
+                    _run_async(online.run(todo))
                 finally:
                     outcome = online.out
         finally:
