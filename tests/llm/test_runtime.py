@@ -400,3 +400,11 @@ def test_runs_from_inside_an_event_loop(tmp_path):
     with FakeOpenAI() as srv:
         results, stats = asyncio.run(notebook_cell(srv.base_url))
     assert all(r.ok for r in results) and stats.completed == 3
+
+
+def test_an_unreadable_cache_entry_is_requested_again(tmp_path):
+    with FakeOpenAI() as srv:
+        first, _ = run_requests(reqs(2), params(srv), tmp_path, progress=False)
+        (tmp_path / first[0].cache_key[:2] / f"{first[0].cache_key}.json").write_text('{"content": "trunc')
+        again, stats = run_requests(reqs(2), params(srv), tmp_path, progress=False)
+    assert stats.requests_sent == 1 and stats.cache_hits == 1 and again[0].ok and again[0].data == first[0].data

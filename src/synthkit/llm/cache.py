@@ -43,7 +43,8 @@ def read_entry(cache_dir: str | Path, key: str) -> dict | None:
             entry = json.loads(fh.read())
     except (FileNotFoundError, ValueError):
         return None
-    return entry if isinstance(entry, dict) and "content" in entry else None
+    ok = isinstance(entry, dict) and "content" in entry and all(isinstance(entry.get(k), int) for k in ("input_tokens", "output_tokens"))
+    return entry if ok else None
 
 
 def write_entry(cache_dir: str | Path, key: str, entry: dict) -> None:
