@@ -7,8 +7,9 @@
 - kill -9 of a run in its own process, then a resume: completed requests whose answer was already cached and that
   the server answered again (repaid_requests_after_kill; requests in flight at the kill are counted apart);
 - warm rerun: requests the server sees (warm_rerun_requests).
-The throughput run alternates with a baseline: the same requests through bare aiohttp (no openai client, no cache),
-which shows what the machine and the server allow at that moment.
+The throughput run alternates with two baselines against the same server: the same requests through bare aiohttp
+(what the machine and the server allow at that moment) and through the openai client alone (no cache, no limits);
+the cost of one cache write (write, fsync, rename) is measured apart.
 
 Run: .venv/bin/python benchmarks/llm.py [--n 2000] -> reports/bench/llm.json
 """
@@ -98,19 +99,56 @@ async def _bare_client(url: str, bodies: list[dict]) -> None:
         await asyncio.gather(*(one(b) for b in bodies))
 
 
+async def _bare_openai(url: str, bodies: list[dict]) -> None:
+    """Baseline: the same requests through the openai client alone (same transport as the runtime), no cache."""
+    import asyncio
+
+    from synthkit.llm import make_async_client
+
+    client = make_async_client(LlmParams(base_url=url, api_key_env=KEY_ENV, timeout_s=10))
+    sem = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(body):
+        async with sem:
+            return await client.post("/chat/completions", body=body, cast_to=object)
+
+    try:
+        await asyncio.gather(*(one(b) for b in bodies))
+    finally:
+        await client.close()
+
+
+def cache_write_cost(n: int = 300) -> dict:
+    """CPU and wall time of one cache write (write, fsync, rename) on this disk."""
+    from synthkit.llm.cache import write_entry
+
+    entry = {"content": json.dumps({"text": "x" * 120, "label": "billing"}), "refusal": None, "finish_reason": "stop",
+             "model": "m", "input_tokens": 40, "output_tokens": 30, "batch": False}
+    with tempfile.TemporaryDirectory() as cache:
+        c0, t0 = time.process_time(), time.perf_counter()
+        for i in range(n):
+            write_entry(cache, f"{i:064x}", entry)
+        return {"cpu_ms": round((time.process_time() - c0) / n * 1000, 3),
+                "wall_ms": round((time.perf_counter() - t0) / n * 1000, 3)}
+
+
 def throughput(n: int, repeats: int) -> dict:
     """Runtime vs a bare-aiohttp baseline against the same server, alternating, median of `repeats` each."""
     import asyncio
 
     srv = Server("--latency-ms", str(LATENCY_S * 1000))
     try:
-        walls, bare = [], []
+        walls, bare, bare_oa = [], [], []
         for rep in range(repeats):
             p = params(srv.url)
             bodies = [request_body(q, p) for q in make_requests(n, f"bare{rep}")]
             t0 = time.perf_counter()
             asyncio.run(_bare_client(srv.url, bodies))
             bare.append(time.perf_counter() - t0)
+            bodies = [request_body(q, p) for q in make_requests(n, f"oa{rep}")]
+            t0 = time.perf_counter()
+            asyncio.run(_bare_openai(srv.url, bodies))
+            bare_oa.append(time.perf_counter() - t0)
             with tempfile.TemporaryDirectory() as cache:
                 reqs = make_requests(n, f"tp{rep}")
                 t0 = time.perf_counter()
@@ -123,7 +161,10 @@ def throughput(n: int, repeats: int) -> dict:
                 "requests_per_s": round(n / wall, 1), "bound_requests_per_s": bound,
                 "throughput_ratio_to_bound": round(n / wall / bound, 3),
                 "baseline_bare_aiohttp_walls_s": [round(w, 3) for w in bare],
-                "baseline_bare_aiohttp_ratio_to_bound": round(n / bare_wall / bound, 3)}
+                "baseline_bare_aiohttp_ratio_to_bound": round(n / bare_wall / bound, 3),
+                "baseline_openai_client_walls_s": [round(w, 3) for w in bare_oa],
+                "baseline_openai_client_ratio_to_bound": round(n / statistics.median(bare_oa) / bound, 3),
+                "cache_write": cache_write_cost()}
     finally:
         srv.close()
 
