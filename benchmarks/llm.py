@@ -82,13 +82,13 @@ def child(url: str, cache: str, n: int, tag: str) -> None:
     run_requests(make_requests(n, tag), params(url), cache, progress=False)
 
 
-async def _bare_client(url: str, bodies: list[dict]) -> None:
+async def _bare_client(url: str, bodies: list[dict], concurrency: int = CONCURRENCY) -> None:
     """Baseline: the same requests through bare aiohttp with the same concurrency; no openai client, no cache."""
     import asyncio
 
     import aiohttp
 
-    sem = asyncio.Semaphore(CONCURRENCY)
+    sem = asyncio.Semaphore(concurrency)
     headers = {"Authorization": f"Bearer {os.environ[KEY_ENV]}"}
     async with aiohttp.ClientSession() as session:
         async def one(body):
@@ -169,6 +169,21 @@ def throughput(n: int, repeats: int) -> dict:
         srv.close()
 
 
+def server_capacity(n: int = 3000, concurrency: int = 64) -> dict:
+    """The test server's own ceiling at 100 ms latency: bare aiohttp with twice the runtime's concurrency."""
+    import asyncio
+
+    srv = Server("--latency-ms", str(LATENCY_S * 1000))
+    try:
+        bodies = [request_body(q, params(srv.url)) for q in make_requests(n, "capacity")]
+        t0 = time.perf_counter()
+        asyncio.run(_bare_client(srv.url, bodies, concurrency))
+        wall = time.perf_counter() - t0
+    finally:
+        srv.close()
+    return {"n": n, "concurrency": concurrency, "requests_per_s": round(n / wall, 1)}
+
+
 def faults(n: int) -> dict:
     srv = Server("--latency-ms", "20", "--seed", "7", "--fault-429", "0.10", "--fault-500", "0.05",
                  "--fault-timeout", "0.02", "--fault-malformed", "0.05", "--retry-after", "0.2", "--timeout-sleep-s", "1.5")
@@ -238,6 +253,8 @@ def main() -> None:
         return
     tp = throughput(args.n, args.repeats)
     print("throughput", tp, flush=True)
+    cap = server_capacity()
+    print("server capacity", cap, flush=True)
     ft = faults(args.n)
     print("faults", ft, flush=True)
     kr = kill_resume(args.n)
@@ -248,6 +265,7 @@ def main() -> None:
         "repaid_requests_after_kill": kr["repaid_requests_after_kill"],
         "warm_rerun_requests": kr["warm_rerun_requests"],
         "throughput": tp,
+        "server_capacity": cap,
         "faults": ft,
         "kill_resume": kr,
         "machine_note": "2 cores shared with other jobs (load average at start: %s); client and server compete for them"
