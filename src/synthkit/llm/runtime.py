@@ -353,7 +353,8 @@ def run_requests(requests: Sequence[LLMRequest], params: LlmParams, cache_dir: s
 
     A cached key is never requested again; identical requests within one call are sent once. The API key is needed
     only when something must be sent (a fully cached rerun runs without it). Failures never raise: each request ends
-    ok or with an error in ERRORS; only a missing API key (InputError naming llm.api_key_env) stops the call.
+    ok or with an error in ERRORS; only a missing API key (InputError naming llm.api_key_env) or repeated custom_ids
+    (ValueError) stop the call.
     spent_usd: what earlier calls of the same run already spent; it counts toward params.budget_usd.
     """
     t0 = time.perf_counter()
