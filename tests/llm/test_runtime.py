@@ -408,3 +408,12 @@ def test_an_unreadable_cache_entry_is_requested_again(tmp_path):
         (tmp_path / first[0].cache_key[:2] / f"{first[0].cache_key}.json").write_text('{"content": "trunc')
         again, stats = run_requests(reqs(2), params(srv), tmp_path, progress=False)
     assert stats.requests_sent == 1 and stats.cache_hits == 1 and again[0].ok and again[0].data == first[0].data
+
+
+def test_slow_answers_within_the_timeout_are_not_retried(tmp_path):
+    with FakeOpenAI(slow_s=0.4) as srv:
+        srv.faults = ["slow"]
+        t0 = time.monotonic()
+        results, stats = run_requests(reqs(1), params(srv, timeout_s=2.0), tmp_path, progress=False)
+        assert time.monotonic() - t0 >= 0.4
+    assert results[0].ok and stats.retries == 0 and stats.requests_sent == 1

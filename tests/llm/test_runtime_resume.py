@@ -56,3 +56,22 @@ def test_kill9_then_rerun_repays_nothing_cached(tmp_path):
     assert sum(1 for c in after.values() if c > 1) == len(in_flight)
     assert all(r.ok for r in results) and stats.cache_hits == len(cached) and stats.requests_sent == N - len(cached)
     assert not list(cache.glob("??/.*.tmp"))
+
+
+def test_server_in_its_own_process_counts_and_reports(tmp_path):
+    import json
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "tests.openai_server", "--port", "0", "--latency-ms", "10",
+                             "--fault-malformed", "1.0"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        results, stats = run_requests(reqs(3), child_params(url), tmp_path, progress=False)
+        with urllib.request.urlopen(url.removesuffix("/v1") + "/stats", timeout=10) as r:
+            served = json.loads(r.read())
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert all(r.error == "malformed_json" for r in results) and stats.malformed == 3
+    assert served["completed_total"] == 3 and served["fault_counts"] == {"malformed": 3}
+    assert served["keys_completed_twice"] == 0 and served["chat_requests"] == 3
