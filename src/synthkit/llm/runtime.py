@@ -273,7 +273,8 @@ class _Online:
             try:
                 # the client's generic post: same transport, auth and error types as chat.completions.create, without
                 # its per-call parameter transform and response models (the bulk of the client's CPU per request)
-                resp = await asyncio.wait_for(self.client.post("/chat/completions", body=body, cast_to=object), p.timeout_s)
+                async with asyncio.timeout(p.timeout_s):  # the whole request, however slowly the bytes come
+                    resp = await self.client.post("/chat/completions", body=body, cast_to=object)
                 if not (isinstance(resp, dict) and isinstance(resp.get("choices"), list)):
                     raise _InvalidBody(f"not a chat completion: {str(resp)[:120]!r}")
             except openai.BadRequestError as exc:
