@@ -52,11 +52,15 @@ def write_entry(cache_dir: str | Path, key: str, entry: dict) -> None:
     path = entry_path(cache_dir, key)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
-    data = (json.dumps(entry, sort_keys=True, ensure_ascii=False, indent=1) + "\n").encode()
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    data = (json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
 
 
