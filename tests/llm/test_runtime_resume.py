@@ -52,7 +52,7 @@ def test_kill9_then_rerun_repays_nothing_cached(tmp_path):
     in_flight = [k for k in at_kill if k not in cached and again[k] > 0]  # answered as the process died, never cached
     assert len(cached) >= N // 4 - 3 * p.max_concurrency  # answers in flight or still being written at the kill
     assert repaid == []
-    assert len(in_flight) <= p.max_concurrency
+    assert len(in_flight) <= 2 * p.max_concurrency  # on the wire, or answered and still queued for the cache write
     assert sum(1 for c in after.values() if c > 1) == len(in_flight)
     assert all(r.ok for r in results) and stats.cache_hits == len(cached) and stats.requests_sent == N - len(cached)
     assert not list(cache.glob("??/.*.tmp"))
