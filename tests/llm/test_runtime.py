@@ -417,3 +417,18 @@ def test_slow_answers_within_the_timeout_are_not_retried(tmp_path):
         results, stats = run_requests(reqs(1), params(srv, timeout_s=2.0), tmp_path, progress=False)
         assert time.monotonic() - t0 >= 0.4
     assert results[0].ok and stats.retries == 0 and stats.requests_sent == 1
+
+
+def test_temporary_files_of_dead_writers_are_swept(tmp_path):
+    import os
+    import subprocess
+
+    from synthkit.llm.cache import sweep_stale_tmp
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / "ab").mkdir()
+    stale, live = tmp_path / "ab" / f".ab12.{dead.pid}.tmp", tmp_path / "ab" / f".ab34.{os.getpid()}.tmp"
+    stale.write_text("{")
+    live.write_text("{")
+    assert sweep_stale_tmp(tmp_path) == 1 and not stale.exists() and live.exists()
