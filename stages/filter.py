@@ -4,8 +4,10 @@ import json
 
 from synthkit import stage
 from synthkit.config import load_params
+from synthkit.cost import CostLedger
 from synthkit.filtering import filter_candidates
 from synthkit.gates.pii import build_analyzer
+from synthkit.generation import ensure_cache_dir
 from synthkit.io import read_parquet, write_csv, write_json, write_parquet, write_text
 from synthkit.pipeline import stage_counts
 from synthkit.review import REVIEW_COLUMNS, decision_counts, load_decisions, review_sample, to_labelstudio
@@ -19,7 +21,12 @@ def main(args) -> None:
     seeds = read_parquet(args.seeds)
     decisions = load_decisions(args.decisions, spec.label_names)
     analyzer = build_analyzer(params.filter.pii.spacy_model) if params.filter.pii.enabled else None
-    kept, rejects = filter_candidates(validated, seeds, params.filter, decisions, analyzer, params.llm)
+    ensure_cache_dir(args.llm_cache)
+    ledger = CostLedger()
+    kept, rejects = filter_candidates(
+        validated, seeds, params.filter, decisions, analyzer, params.llm,
+        spec=spec, prompts_dir=args.prompts, cache_dir=args.llm_cache, seed=params.seed, ledger=ledger,
+    )
     sample = review_sample(kept, rejects, params.filter.review, params.seed)
     write_parquet(kept, args.out)
     write_parquet(rejects, args.rejects)
@@ -32,10 +39,14 @@ def main(args) -> None:
             "filter", validated.height, kept, rejects,
             review={"decisions": decision_counts(decisions, set(validated["id"])), "sampled": sample.height},
             redacted=int(kept["text"].str.contains("<[A-Z_]+>").sum()),
+            llm=ledger.to_dict(),
         ),
         args.counts,
     )
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "spec", "validated", "seeds", "decisions", "out", "rejects", "review-dir", "counts"))
+    p = stage.parser(__doc__, "spec", "validated", "seeds", "decisions", "out", "rejects", "review-dir", "counts")
+    p.add_argument("--prompts", default="prompts")
+    p.add_argument("--llm-cache", default="data/llm_cache/filter")
+    stage.run(main, p)

@@ -1,12 +1,13 @@
-"""DVC stage generate: scenario-first candidates from the spec plus seed-based variation, with provenance."""
+"""DVC stage generate: scenario-first candidates from the spec (template or openai backend) plus seed-based variation, with provenance."""
 
 import polars as pl
 
 from synthkit import stage
 from synthkit.config import load_params
-from synthkit.generators.template import generate_template
-from synthkit.generators.variation import generate_variations
+from synthkit.generation import ensure_cache_dir, generate_candidates
 from synthkit.io import read_parquet, write_json, write_parquet
+from synthkit.pipeline import stage_counts
+from synthkit.review import load_decisions
 from synthkit.spec import load_spec
 
 
@@ -14,21 +15,28 @@ def main(args) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
     seeds = read_parquet(args.seeds)
-    scenario_rows = generate_template(spec, params.generate, params.seed)
-    variation_rows = generate_variations(seeds, spec, params.generate, params.seed)
-    candidates = pl.concat([scenario_rows, variation_rows]).unique("id", keep="first", maintain_order=True).sort("id")
+    decisions = load_decisions(args.decisions, spec.label_names) if params.generate.rounds > 1 else {}
+    ensure_cache_dir(args.llm_cache)
+    out = generate_candidates(spec, seeds, params, decisions, prompts_dir=args.prompts, cache_dir=args.llm_cache)
+    candidates, rejects = out.candidates, out.rejects
     write_parquet(candidates, args.out)
+    write_parquet(rejects, args.rejects)
     by = lambda col: {k: n for k, n in candidates.group_by(col).len().sort(col).iter_rows()}  # noqa: E731
     write_json(
-        {
-            "stage": "generate", "in": candidates.height, "kept": candidates.height, "rejected": 0,
-            "rejected_by_gate": {}, "rejected_by_reason": {},
-            "by_family": by("family"), "by_channel": by("channel"), "by_label": by("label"),
-            "by_backend": {k: n for k, n in candidates.group_by(pl.col("generator").struct.field("backend")).len().sort("backend").iter_rows()},
-        },
+        stage_counts(
+            "generate", candidates.height + rejects.height, candidates, rejects,
+            by_family=by("family"), by_channel=by("channel"), by_label=by("label"),
+            by_backend={k: n for k, n in candidates.group_by(pl.col("generator").struct.field("backend")).len().sort("backend").iter_rows()},
+            by_round={str(k): n for k, n in candidates.group_by("round").len().sort("round").iter_rows()},
+            approved_by_round=out.approved_by_round, not_run=out.not_run, prompts=out.prompts, llm=out.ledger.to_dict(),
+        ),
         args.counts,
     )
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "spec", "seeds", "out", "counts"))
+    p = stage.parser(__doc__, "spec", "seeds", "out", "rejects", "counts")
+    p.add_argument("--decisions", default="data/review/decisions.csv")
+    p.add_argument("--prompts", default="prompts")
+    p.add_argument("--llm-cache", default="data/llm_cache/generate")
+    stage.run(main, p)

@@ -37,12 +37,20 @@ class PrepareParams(_Strict):
 
 
 class GenerateParams(_Strict):
-    backend: Literal["template"] = "template"
+    backend: Literal["template", "openai"] = "template"
     per_scenario: int = Field(40, ge=1)
     family_caps: dict[str, int] = Field(default_factory=dict)
     variation_per_seed: int = Field(2, ge=0)
     typo_rate: float = Field(0.06, ge=0.0, le=0.5)
     channels: list[str] = Field(default_factory=lambda: ["chat", "email", "ticket_subject", "call_transcript", "pasted_notes"])
+    # rounds > 1: approved candidates of a round (offline + configured critic gates, not rejected in review) join the seeds
+    rounds: int = Field(1, ge=1)
+    # openai backend: scenarios asked per label, hard-negative scenarios per label, messages per request, seed examples shown
+    scenarios_per_label: int = Field(3, ge=1)
+    hard_negatives_per_label: int = Field(1, ge=0)
+    utterances_per_request: int = Field(5, ge=1)
+    examples_per_prompt: int = Field(3, ge=0)
+    max_tokens: int | None = Field(2000, ge=1)
 
 
 class ValidateParams(_Strict):
@@ -96,6 +104,12 @@ class CriticParams(_Strict):
     label_leak: bool = True
     min_label_words: int = Field(2, ge=1)  # one-word labels ("billing") are ordinary words: not checked by default
     label_leak_spaced: bool = True  # also "refund request", not only "refund_request" / "refund-request"
+    # backend openai: after the offline checks, an LLM scores realism, label correctness and specificity 1-5
+    backend: Literal["offline", "openai"] = "offline"
+    min_realism: int = Field(3, ge=1, le=5)
+    min_label_correctness: int = Field(4, ge=1, le=5)
+    min_specificity: int = Field(3, ge=1, le=5)
+    model: str | None = None  # None: llm.model
 
     @model_validator(mode="after")
     def _check(self) -> CriticParams:
@@ -114,6 +128,9 @@ class ConsistencyParams(_Strict):
     enabled: bool = True
     min_confidence: float = Field(0.5, ge=0.0, le=1.0)
     C: float = Field(10.0, gt=0.0)
+    # backend openai: an LLM relabels each candidate with its own prompt (optionally another model); disagreement rejects
+    backend: Literal["student", "openai"] = "student"
+    model: str | None = None  # None: llm.model
 
 
 class ReviewParams(_Strict):
@@ -163,6 +180,13 @@ class MonitorParams(_Strict):
     archetype_words: int = Field(3, ge=1)
 
 
+class LlmPrice(_Strict):
+    """USD per one million tokens."""
+
+    input: float = Field(ge=0.0)
+    output: float = Field(ge=0.0)
+
+
 class LlmParams(_Strict):
     """Where the OpenAI-compatible server is and how to reach it; the key itself only ever comes from the environment."""
 
@@ -170,6 +194,17 @@ class LlmParams(_Strict):
     api_key_env: str = Field("OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     timeout_s: float = Field(60.0, gt=0.0)
     max_retries: int = Field(4, ge=0)
+    model: str = "gpt-4o-mini"
+    temperature: float = Field(0.9, ge=0.0, le=2.0)
+    max_concurrency: int = Field(8, ge=1)
+    rpm: int | None = Field(None, ge=1)  # requests per minute; None: no client-side limit
+    tpm: int | None = Field(None, ge=1)  # tokens per minute (estimated before sending, reconciled with usage)
+    budget_usd: float | None = Field(None, ge=0.0)  # None: no limit
+    prices: dict[str, LlmPrice] = Field(default_factory=dict)  # model -> USD per 1M tokens
+    batch: bool = False
+    batch_poll_s: float = Field(10.0, gt=0.0)
+    batch_price_factor: float = Field(0.5, ge=0.0)  # Batch API price as a share of the listed price
+    retry_base_s: float = Field(1.0, ge=0.0)  # first backoff delay; doubles per retry, with jitter
 
 
 class Params(_Strict):

@@ -8,6 +8,8 @@ from synthkit.config import FilterParams, LlmParams
 from synthkit.gates.base import KEEP
 from synthkit.gates.consistency import gate_consistency
 from synthkit.gates.critic import gate_critic
+from synthkit.gates.llm_consistency import gate_llm_consistency
+from synthkit.gates.llm_critic import gate_llm_critic
 from synthkit.gates.pii import gate_pii
 from synthkit.gates.toxicity import gate_toxicity
 from synthkit.pipeline import run_gates
@@ -23,15 +25,27 @@ def seed_student(seeds: pl.DataFrame, C: float):
     return train_student(train["text"].to_list(), train["label"].to_list(), C=C)
 
 
-def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParams, decisions: dict[str, Decision], analyzer, llm: LlmParams | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Run the filter gates in order; human decisions are applied first (relabel) and last (reject)."""
+def filter_candidates(
+    df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParams, decisions: dict[str, Decision], analyzer, llm: LlmParams | None = None,
+    *, spec=None, prompts_dir="prompts", cache_dir="data/llm_cache/filter", seed: int = 13, ledger=None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Run the filter gates in order; human decisions are applied first (relabel) and last (reject).
+
+    The LLM critic (filter.critic.backend openai) runs after the offline critic checks; the LLM consistency gate
+    (filter.consistency.backend openai) replaces the seed-trained student. Both need `spec`.
+    """
     df = apply_decisions(df, decisions)
-    student = seed_student(seeds, params.consistency.C) if params.consistency.enabled else None
+    student = seed_student(seeds, params.consistency.C) if params.consistency.enabled and params.consistency.backend == "student" else None
     seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
     reviewed_accept = {k for k, d in decisions.items() if d.decision in ("accept", "relabel")}
 
+    llm_kw = {"prompts_dir": prompts_dir, "cache_dir": cache_dir, "seed": seed, "ledger": ledger}
+
     def consistency(frame: pl.DataFrame):
-        verdicts = gate_consistency(frame["text"].to_list(), frame["label"].to_list(), student, params.consistency)
+        if params.consistency.backend == "openai":
+            verdicts = gate_llm_consistency(frame, spec, params.consistency, llm or LlmParams(), **llm_kw)
+        else:
+            verdicts = gate_consistency(frame["text"].to_list(), frame["label"].to_list(), student, params.consistency)
         # a human accept or relabel overrides the student's disagreement
         return [KEEP if i in reviewed_accept else v for v, i in zip(verdicts, frame["id"].to_list())]
 
@@ -41,6 +55,7 @@ def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParam
             ("pii", lambda f: gate_pii(f["text"].to_list(), params.pii, analyzer)),
             ("toxicity", lambda f: gate_toxicity(f["text"].to_list(), params.toxicity, llm)),
             ("critic", lambda f: gate_critic(f, seed_texts, params.critic)),
+            ("critic", lambda f: gate_llm_critic(f, spec, params.critic, llm or LlmParams(), **llm_kw)),
             ("consistency", consistency),
             ("review", lambda f: gate_review(f["id"].to_list(), decisions)),
         ],

@@ -29,7 +29,13 @@ def funnel(counts: dict[str, dict]) -> dict:
     for n in FUNNEL_STAGES[1:]:
         for reason, k in counts[n]["rejected_by_reason"].items():
             by_reason[reason] = by_reason.get(reason, 0) + k
+    gen = counts["generate"]
     return {
+        # generate: every answered request ends as a candidate or a generate reject (data/rejects/generate.parquet)
+        "generated": gen["in"],
+        "generate_rejected": gen["rejected"],
+        "generate_rejected_by_reason": dict(sorted(gen["rejected_by_reason"].items())),
+        "generate_not_run": gen.get("not_run", 0),
         "candidates": candidates,
         "synthetic_in_train": counts["mix"]["kept"],
         "rejected": rejected,

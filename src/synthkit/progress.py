@@ -16,3 +16,10 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterato
     n = total if total is not None else (len(items) if hasattr(items, "__len__") else None)
     disable = None if n is None or n >= MIN_ITEMS else True  # None: tqdm disables itself when not a TTY
     return iter(tqdm(items, desc=desc, total=n, disable=disable, unit="rows", leave=False))
+
+
+def counter(total: int, desc: str, unit: str = "items", enabled: bool = True) -> tqdm:
+    """A bar updated by hand (update, set_postfix_str) for slow work such as remote requests: shown on a terminal
+    whatever the count, silent in logs and tests; its last line stays on screen."""
+    return tqdm(total=total, desc=desc, unit=unit, disable=None if enabled else True, leave=True, mininterval=0.5,
+                dynamic_ncols=True)

@@ -1,0 +1,219 @@
+"""The openai generate backend, prompts and rounds against the local OpenAI-compatible server (in process)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import synthkit.llm as llm_pkg
+from synthkit.config import Params
+from synthkit.errors import InputError
+from synthkit.generation import generate_candidates
+from synthkit.generators.llm import Prompts
+from synthkit.prompts import load_prompt, prompt_hashes
+from synthkit.review import Decision
+from synthkit.spec import load_spec
+from tests.conftest import make_rows
+from tests.llm.fake_llm import FakeModel, chat_routes
+from tests.openai_server import FakeOpenAI
+from tests.repo_copy import REPO
+
+KEY_ENV = "SYNTHKIT_GEN_TEST_KEY"
+
+
+@pytest.fixture
+def spec():
+    return load_spec(REPO / "spec/spec.yaml")
+
+
+@pytest.fixture
+def seeds(spec):
+    texts = [(f"real message {i} about {lab}", lab) for i, lab in enumerate(spec.label_names * 3)]
+    return make_rows(texts, source="real", split="seed")
+
+
+def params_for(base_url: str | None, **generate) -> Params:
+    return Params.model_validate(
+        {
+            "llm": {"base_url": base_url, "api_key_env": KEY_ENV, "max_retries": 0, "retry_base_s": 0.0, "max_concurrency": 4,
+                    "prices": {"gpt-4o-mini": {"input": 0.15, "output": 0.6}}},
+            "generate": {"backend": "openai", "per_scenario": 4, "utterances_per_request": 2, "scenarios_per_label": 2,
+                         "hard_negatives_per_label": 1, "variation_per_seed": 0, "family_caps": {}, **generate},
+        }
+    )
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """Every (request, result) pair that went through synthkit.llm.run_requests."""
+    calls: list[tuple] = []
+    real = llm_pkg.run_requests
+
+    def spy(requests, params, cache_dir, **kw):
+        results, stats = real(requests, params, cache_dir, **kw)
+        calls.extend(zip(requests, results))
+        return results, stats
+
+    monkeypatch.setattr(llm_pkg, "run_requests", spy)
+    return calls
+
+
+# ------------------------------------------------------------------------------------------------ prompts
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    (tmp_path / "classification").mkdir(exist_ok=True)
+    path = tmp_path / "classification" / f"{name}.md"
+    path.write_text(text)
+    return path
+
+
+def test_prompt_missing_variable_names_file_and_variable(tmp_path):
+    _write(tmp_path, "p", "system {{task}}\n<!-- user -->\nWrite {{count}} about {{label}}")
+    with pytest.raises(InputError) as err:
+        load_prompt(tmp_path, "classification", "p", {"task", "count"})
+    assert err.value.field == "label" and err.value.file.endswith("classification/p.md")
+
+
+def test_prompt_unused_variable_names_file_and_variable(tmp_path):
+    _write(tmp_path, "p", "Write {{count}}")
+    with pytest.raises(InputError) as err:
+        load_prompt(tmp_path, "classification", "p", {"count", "examples"})
+    assert err.value.field == "examples" and "p.md" in str(err.value)
+
+
+def test_prompt_renders_system_and_user_and_hashes_its_text(tmp_path):
+    path = _write(tmp_path, "p", "You label {{ task }}.\n<!-- user -->\nWrite {{count}} for `{{label}}`")
+    p = load_prompt(tmp_path, "classification", "p", {"task", "count", "label"})
+    assert p.messages({"task": "tickets", "count": 3, "label": "x"}) == [
+        {"role": "system", "content": "You label tickets."}, {"role": "user", "content": "Write 3 for `x`"}]
+    assert p.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(InputError):
+        p.messages({"task": "tickets", "count": 3})  # a render must supply every variable too
+    assert prompt_hashes(tmp_path) == {"classification/p.md": p.sha256}
+
+
+def test_missing_template_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_prompt(tmp_path, "classification", "scenarios", set())
+
+
+def test_bundled_prompts_state_rules_vary_channel_and_forbid_personal_data(spec):
+    prompts = Prompts.load(REPO / "prompts", "classification")
+    from synthkit.generators.llm import labels_text
+
+    block = labels_text(spec, prompts.labels)
+    for lab in spec.labels:
+        assert lab.definition in block and all(rule in block for rule in lab.rules)
+    text = prompts.scenarios.text.lower()
+    for word in ("typical", "messy", "rare", "ambiguous", "channel", "personal data"):
+        assert word in text, word
+    assert "personal data" in prompts.utterances.text.lower() and "hard-negative" in prompts.hard_negatives.text.lower()
+
+
+# ------------------------------------------------------------------------------------------------ generation
+
+
+def test_openai_backend_rows_carry_provenance_and_a_rerun_is_free(spec, seeds, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test-provenance")
+    model = FakeModel()
+    with FakeOpenAI(chat_routes(model)) as server:
+        params = params_for(server.base_url)
+        first = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+        sent = len(server.requests)
+        second = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+        assert len(server.requests) == sent  # warm rerun: 0 requests
+    assert first.candidates.height > 0 and first.rejects.height == 0
+    assert first.candidates.equals(second.candidates)
+    assert second.ledger.sent == 0 and second.ledger.cached == first.ledger.sent
+    assert second.ledger.cost_usd == pytest.approx(first.ledger.cost_usd) and first.ledger.cost_usd > 0
+    gen = first.candidates["generator"].struct.unnest()
+    assert set(gen["backend"]) == {"openai"} and set(gen["model"]) == {"gpt-4o-mini"} and set(gen["temperature"]) == {0.9}
+    hashes = Prompts.load(REPO / "prompts", "classification").hashes()
+    assert set(first.prompts) == set(hashes) and all(len(h) == 16 for h in gen["prompt_hash"])
+    assert set(first.candidates["label"]) == set(spec.label_names)
+    assert {"hard_negative", "typical"} <= set(first.candidates["family"]) and set(first.candidates["round"]) == {1}
+    typical = first.candidates.filter(pl.col("family") != "hard_negative")
+    seed_ids = set(seeds["id"])
+    assert all(p and set(p) <= seed_ids for p in typical["parent_ids"].to_list())  # the seeds shown in the prompt
+
+
+def test_every_request_ends_as_candidates_or_a_reject_under_faults(spec, seeds, tmp_path, monkeypatch, recorded):
+    monkeypatch.setenv(KEY_ENV, "sk-test-faults")
+    model = FakeModel(faults={"malformed_json": 0.1, "schema_invalid": 0.05, "empty": 0.05, "unknown_label": 0.15})
+    with FakeOpenAI(chat_routes(model)) as server:
+        server.faults = [(500, {}), (429, {"Retry-After": "0"}), (503, {})] * 3  # max_retries 0: these end request_failed
+        out = generate_candidates(spec, seeds, params_for(server.base_url), {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+    reasons = set(out.rejects["reason"])
+    assert {"generate_malformed_json", "generate_schema_invalid", "generate_request_failed", "generate_empty_text"} <= reasons
+    assert all(r.startswith("generate_") for r in reasons) and set(out.rejects["gate"]) == {"generate"}
+    details = out.rejects["detail"].to_list()
+    cand = out.candidates
+    asked = {req.custom_id for req, _ in recorded}
+    for req, res in recorded:
+        cid = req.custom_id
+        rejected = any(d.startswith(cid + ":") for d in details)
+        if cid.startswith("r1:utterances:"):
+            _, _, sid, family, channel = cid.split(":")
+            made = cand.filter((pl.col("scenario_id") == sid) & (pl.col("family") == family) & (pl.col("channel") == channel)).height
+        elif cid.startswith("r1:label:"):
+            made = any(c.startswith(f"r1:utterances:{cid.split(':')[2]}:") for c in asked)
+        else:  # scenarios / hard negatives of one label
+            tag = "s" if cid.split(":")[1] == "scenarios" else "hn"
+            made = any(c.startswith(f"r1:label:llm1_{cid.split(':')[2]}_{tag}") for c in asked)
+        assert bool(made) != rejected, (cid, res.error, made, rejected)
+        if not res.ok:
+            assert rejected
+    assert len(out.rejects) >= 10 and out.candidates.height > 0
+
+
+def test_budget_stops_cleanly_and_counts_what_did_not_run(spec, seeds, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test-budget")
+    with FakeOpenAI(chat_routes(FakeModel())) as server:
+        params = params_for(server.base_url)
+        params.llm.budget_usd = 0.002
+        params.llm.max_concurrency = 1
+        out = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+    assert out.ledger.budget_exhausted and out.not_run > 0 and out.ledger.not_run >= out.not_run
+    assert "generate_budget_exhausted" not in set(out.rejects["reason"])  # not a reject: counted as not_run
+
+
+def test_rounds_add_approved_candidates_to_the_seeds(spec, seeds, tmp_path):
+    base = {"generate": {"per_scenario": 6, "variation_per_seed": 1}}
+    one = generate_candidates(spec, seeds, Params.model_validate(base), {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+    round1 = one.candidates.filter(pl.col("generator").struct.field("backend") == "template").sort("id")
+    rejected_id = round1["id"][0]
+    decisions = {rejected_id: Decision(id=rejected_id, decision="reject")}
+    two = generate_candidates(spec, seeds, Params.model_validate({"generate": {**base["generate"], "rounds": 2}}), decisions,
+                              prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+    assert two.candidates.filter(pl.col("round") == 1)["id"].sort().equals(one.candidates["id"].sort())
+    r2 = two.candidates.filter(pl.col("round") == 2)
+    assert r2.height > 0 and 0 < two.approved_by_round["1"] < one.candidates.height
+    parents = {p for ps in r2["parent_ids"].to_list() for p in ps}
+    assert parents <= set(one.candidates["id"]) and rejected_id not in parents
+
+
+def test_openai_rounds_feed_critic_approved_rows_back_as_examples(spec, seeds, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test-rounds")
+    model = FakeModel()
+    with FakeOpenAI(chat_routes(model)) as server:
+        params = params_for(server.base_url, rounds=2, scenarios_per_label=1, hard_negatives_per_label=0)
+        params.filter.critic.backend = "openai"
+        params.filter.critic.length_outlier = False
+        params.filter.critic.repeated_opening = False
+        out = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path / "a", progress=False)
+        r1, r2 = (out.candidates.filter(pl.col("round") == r) for r in (1, 2))
+        assert r1.height > 0 and r2.height > 0 and out.approved_by_round["1"] > 0
+        critic_calls = [r for r in server.requests if r["body"]["response_format"]["json_schema"]["name"] == "CriticScores"]
+        assert len(critic_calls) == r1.height  # only round 1 is screened: round 2 is the last
+        parents = {p for ps in r2["parent_ids"].to_list() for p in ps}
+        assert parents & set(r1["id"])  # approved round-1 rows are shown as examples in round 2
+
+        model.critic_scores = {"": {"realism": 1, "label_correctness": 5, "specificity": 5, "reason": "robotic"}}
+        strict = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path / "b", progress=False)
+    assert strict.approved_by_round == {"1": 0}
+    parents = {p for ps in strict.candidates.filter(pl.col("round") == 2)["parent_ids"].to_list() for p in ps}
+    assert parents <= set(seeds["id"])  # nothing approved: round 2 sees only the real seeds
