@@ -8,12 +8,18 @@ from synthkit.generators.template import generate_template
 from synthkit.generators.variation import generate_variations
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.spec import load_spec
+from synthkit.tasks import generate as task_generate, generate_counts, is_task
 
 
 def main(args) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
     seeds = read_parquet(args.seeds)
+    if is_task(spec):  # extraction, rewrite, summarization: the type's own offline generator (synthkit.tasks)
+        candidates = task_generate(spec, params, seeds, args.docs)
+        write_parquet(candidates, args.out)
+        write_json(generate_counts(candidates), args.counts)
+        return
     scenario_rows = generate_template(spec, params.generate, params.seed)
     variation_rows = generate_variations(seeds, spec, params.generate, params.seed)
     candidates = pl.concat([scenario_rows, variation_rows]).unique("id", keep="first", maintain_order=True).sort("id")
@@ -31,4 +37,6 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "spec", "seeds", "out", "counts"))
+    p = stage.parser(__doc__, "spec", "seeds", "out", "counts")
+    p.add_argument("--docs", default=None, help="folder of source documents (summarization)")
+    stage.run(main, p)
