@@ -50,3 +50,15 @@ def test_slice_plot_rows_follow_the_headline_metric():
     rows = slice_plot_rows(SPEC, metrics)
     assert {(r["slice"], r["model"], r["value"]) for r in rows} == {("all", "real_only", 0.5), ("all", "mix", 0.75),
                                                                    ("two_amounts", "real_only", 0.25), ("two_amounts", "mix", 0.5)}
+
+
+def test_a_text_redaction_that_the_target_repeats_rejects_the_pair():
+    from synthkit.tasks import pii_text_target
+
+    texts = ["call 555 0100 about 12 Willow Road", "call 555 0100 about 12 Willow Road"]
+    targets = ["12 Willow Road", "call 555 0100 about 12 Willow Road"]
+    redacted = Verdict(detail="PHONE_NUMBER@5-13", text="call <PHONE_NUMBER> about 12 Willow Road")
+    target_hit = Verdict(detail="PHONE_NUMBER@5-13", text="call <PHONE_NUMBER> about 12 Willow Road")
+    out = pii_text_target(texts, targets, [redacted, redacted], [KEEP, target_hit])
+    assert out[0].reason is None and out[0].text == "call <PHONE_NUMBER> about 12 Willow Road"
+    assert out[1].reason == "pii_redaction_changes_target"

@@ -105,6 +105,18 @@ def combine_text_target(text_verdicts: list[Verdict], target_verdicts: list[Verd
     return out
 
 
+def pii_text_target(texts: list[str], targets: list[str | None], text_verdicts: list[Verdict], target_verdicts: list[Verdict]) -> list[Verdict]:
+    """PII verdicts over text and target: a redaction of the text is kept unless the redacted span also occurs in
+    the target (`pii_redaction_changes_target`: the pair would no longer agree); otherwise as combine_text_target."""
+    out = []
+    for text, target, v, g in zip(texts, targets, text_verdicts, target_verdicts):
+        if v.reason is None and g.reason is None and v.text is not None and target and any(s.strip() in target for s in _removed(text, v.text)):
+            out.append(Verdict("pii_redaction_changes_target", v.detail))
+        else:
+            out.extend(combine_text_target([v], [g], "pii"))
+    return out
+
+
 def filter_task(df: pl.DataFrame, seeds: pl.DataFrame, params, decisions, analyzer) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The filter gates for non-classification tasks: PII and toxicity on text and target, the offline critic, human review."""
     from synthkit.gates.critic import gate_critic
@@ -119,16 +131,7 @@ def filter_task(df: pl.DataFrame, seeds: pl.DataFrame, params, decisions, analyz
 
     def pii(f: pl.DataFrame) -> list[Verdict]:
         texts, targets = f["text"].to_list(), f["target"].to_list()
-        tv = gate_pii(texts, fp.pii, analyzer)
-        gv = gate_pii([t or "" for t in targets], fp.pii, analyzer)
-        out = []
-        for v, g, text, target in zip(tv, gv, texts, targets):
-            if v.reason is None and g.reason is None and g.text is None and v.text is not None and target \
-                    and any(s.strip() in target for s in _removed(text, v.text)):
-                out.append(Verdict("pii_redaction_changes_target", v.detail))
-            else:
-                out.append(combine_text_target([v], [g], "pii")[0])
-        return out
+        return pii_text_target(texts, targets, gate_pii(texts, fp.pii, analyzer), gate_pii([t or "" for t in targets], fp.pii, analyzer))
 
     def toxicity(f: pl.DataFrame) -> list[Verdict]:
         targets = f["target"].to_list()
