@@ -1,6 +1,7 @@
 # Two commands on a fresh machine with Python 3.11+ and make:
 #   make repro   set up the locked environment and run the whole pipeline on the bundled example (offline)
 #   make test    set up the same environment and run the test suite
+#   make example TYPE=extraction|rewrite|summarization   run that task type's bundled example (offline)
 PYTHON ?= python3
 UV_VERSION := 0.13.8
 UV := .tools/bin/uv
@@ -26,6 +27,12 @@ repro: setup
 
 test: setup
 	PATH="$(BIN):$$PATH" python -m pytest
+
+.PHONY: example
+TYPES := extraction rewrite summarization
+example: setup
+	@case " $(TYPES) " in *" $(TYPE) "*) ;; *) echo "usage: make example TYPE=<$(TYPES)>" >&2; exit 2;; esac
+	PATH="$(BIN):$$PATH" dvc repro examples/$(TYPE)/dvc.yaml
 
 clean-env:
 	rm -rf .venv .tools

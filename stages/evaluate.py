@@ -8,6 +8,7 @@ from synthkit.evaluate import evaluate, ratio_curve
 from synthkit.io import read_parquet, write_csv, write_json
 from synthkit.mix import mix_weights
 from synthkit.spec import load_spec
+from synthkit.tasks import evaluate as task_evaluate, is_task, slice_plot_rows
 
 
 def main(args) -> None:
@@ -17,6 +18,12 @@ def main(args) -> None:
     seeds = read_parquet(args.seeds)
     eval_ = read_parquet(args.eval)
     real = mix_weights(seeds.filter(pl.col("split") == "seed"), params.mix)
+    if is_task(spec):  # extraction, rewrite, summarization: the type's student and metrics (synthkit.tasks)
+        metrics, detail = task_evaluate(spec, params, real, train, eval_, args.docs, args.eval_docs)
+        write_json(metrics, args.metrics)
+        write_json(detail, args.slices)
+        write_csv(pl.DataFrame(slice_plot_rows(spec, metrics)), f"{args.plots}/slices.csv")
+        return
     metrics, detail, preds = evaluate(real, train, eval_, spec.label_names, params.evaluate)
     write_json(metrics, args.metrics)
     write_json(detail, args.slices)
@@ -31,4 +38,7 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "spec", "train", "seeds", "eval", "metrics", "slices", "plots"))
+    p = stage.parser(__doc__, "spec", "train", "seeds", "eval", "metrics", "slices", "plots")
+    p.add_argument("--docs", default=None, help="folder of source documents (summarization)")
+    p.add_argument("--eval-docs", default=None, help="folder of the protected eval set's documents (default: --docs)")
+    stage.run(main, p)

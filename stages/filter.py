@@ -12,6 +12,7 @@ from synthkit.io import read_parquet, write_csv, write_json, write_parquet, writ
 from synthkit.pipeline import stage_counts
 from synthkit.review import REVIEW_COLUMNS, decision_counts, load_decisions, review_sample, to_labelstudio
 from synthkit.spec import load_spec
+from synthkit.tasks import SKIPPED_GATES, filter_task, is_task
 
 
 def main(args) -> None:
@@ -21,12 +22,15 @@ def main(args) -> None:
     seeds = read_parquet(args.seeds)
     decisions = load_decisions(args.decisions, spec.label_names)
     analyzer = build_analyzer(params.filter.pii.spacy_model) if params.filter.pii.enabled else None
-    ensure_cache_dir(args.llm_cache)
     ledger = CostLedger()
-    kept, rejects = filter_candidates(
-        validated, seeds, params.filter, decisions, analyzer, params.llm,
-        spec=spec, prompts_dir=args.prompts, cache_dir=args.llm_cache, seed=params.seed, ledger=ledger,
-    )
+    if is_task(spec):  # extraction, rewrite, summarization: PII and toxicity on text and target, no consistency student
+        kept, rejects = filter_task(validated, seeds, params, decisions, analyzer)
+    else:
+        ensure_cache_dir(args.llm_cache)
+        kept, rejects = filter_candidates(
+            validated, seeds, params.filter, decisions, analyzer, params.llm,
+            spec=spec, prompts_dir=args.prompts, cache_dir=args.llm_cache, seed=params.seed, ledger=ledger,
+        )
     sample = review_sample(kept, rejects, params.filter.review, params.seed)
     write_parquet(kept, args.out)
     write_parquet(rejects, args.rejects)
@@ -40,6 +44,7 @@ def main(args) -> None:
             review={"decisions": decision_counts(decisions, set(validated["id"])), "sampled": sample.height},
             redacted=int(kept["text"].str.contains("<[A-Z_]+>").sum()),
             llm=ledger.to_dict(),
+            **({"skipped_gates": SKIPPED_GATES} if is_task(spec) else {}),
         ),
         args.counts,
     )

@@ -4,22 +4,34 @@ import polars as pl
 
 from synthkit import stage
 from synthkit.config import load_params
+from synthkit.errors import InputError
 from synthkit.generation import ensure_cache_dir, generate_candidates
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.pipeline import stage_counts
 from synthkit.review import load_decisions
+from synthkit.schemas import Reject, polars_schema
 from synthkit.spec import load_spec
+from synthkit.tasks import generate as task_generate, generate_counts, is_task
 
 
 def main(args) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
     seeds = read_parquet(args.seeds)
+    if is_task(spec):  # extraction, rewrite, summarization: the type's own offline generator (synthkit.tasks)
+        candidates = task_generate(spec, params, seeds, args.docs)
+        write_parquet(candidates, args.out)
+        if args.rejects:
+            write_parquet(pl.DataFrame(schema=polars_schema(Reject)), args.rejects)
+        write_json(generate_counts(candidates), args.counts)
+        return
     decisions = load_decisions(args.decisions, spec.label_names) if params.generate.rounds > 1 else {}
     ensure_cache_dir(args.llm_cache)
     out = generate_candidates(spec, seeds, params, decisions, prompts_dir=args.prompts, cache_dir=args.llm_cache)
     candidates, rejects = out.candidates, out.rejects
     write_parquet(candidates, args.out)
+    if args.rejects is None:
+        raise InputError(args.spec, "the classification pipeline needs --rejects for generate rejects", field="--rejects")
     write_parquet(rejects, args.rejects)
     by = lambda col: {k: n for k, n in candidates.group_by(col).len().sort(col).iter_rows()}  # noqa: E731
     write_json(
@@ -35,7 +47,9 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    p = stage.parser(__doc__, "spec", "seeds", "out", "rejects", "counts")
+    p = stage.parser(__doc__, "spec", "seeds", "out", "counts")
+    p.add_argument("--rejects", default=None, help="generate rejects (required for the classification pipeline)")
+    p.add_argument("--docs", default=None, help="folder of source documents (summarization)")
     p.add_argument("--decisions", default="data/review/decisions.csv")
     p.add_argument("--prompts", default="prompts")
     p.add_argument("--llm-cache", default="data/llm_cache/generate")

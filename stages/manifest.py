@@ -39,7 +39,7 @@ def main(args) -> None:
             "dedupe": params.dedupe.model_dump(),
             "mixing": params.mix.model_dump(),
             "versions": package_versions(["synthkit", "presidio-analyzer", "spacy", "alt-profanity-check", "scikit-learn", "datasketch", "polars", "duckdb", "dvc"]),
-            "code": code_versions(["src/synthkit", "stages"]),
+            "code": code_versions(["src/synthkit", "stages"], base=Path(__file__).resolve().parents[1]),
             "artifacts": artifacts,
             "counts": {"candidates": report["candidates"], "rejected": report["rejected"], "train_rows": train.height, "synthetic_in_train": report["synthetic_in_train"]},
             "cost": {

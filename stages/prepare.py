@@ -5,14 +5,15 @@ from synthkit.config import load_params
 from synthkit.io import write_json, write_parquet
 from synthkit.prepare import check_disjoint_groups, load_labeled, load_unlabeled, split_by_group
 from synthkit.spec import load_spec
+from synthkit.tasks import target_check
 
 
 def main(args) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
     cols = params.prepare.columns
-    seeds, seed_dups = load_labeled(args.seeds, "seed", cols, spec.label_names)
-    eval_, eval_dups = load_labeled(args.eval, "eval", cols, spec.label_names)
+    seeds, seed_dups = load_labeled(args.seeds, "seed", cols, spec.label_names, target_check=target_check(spec))
+    eval_, eval_dups = load_labeled(args.eval, "eval", cols, spec.label_names, target_check=target_check(spec))
     production = load_unlabeled(args.production, cols)
     check_disjoint_groups(seeds, eval_, args.eval)
     seeds = split_by_group(seeds, params.prepare.dev_fraction, params.seed, "dev")

@@ -6,6 +6,7 @@ from synthkit.gates.rules import gate_format, gate_rules
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.pipeline import run_gates, stage_counts
 from synthkit.spec import load_spec
+from synthkit.tasks import validate_gates
 
 
 def main(args) -> None:
@@ -17,6 +18,7 @@ def main(args) -> None:
         [
             ("format", lambda f: gate_format(f.to_dicts())),
             ("rule", lambda f: gate_rules(f, spec, params.validate_.min_chars, params.validate_.max_chars)),
+            *validate_gates(spec, params, args.docs),  # extraction, rewrite, summarization: correctness gates
         ],
     )
     write_parquet(kept, args.out)
@@ -25,4 +27,6 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "spec", "candidates", "out", "rejects", "counts"))
+    p = stage.parser(__doc__, "spec", "candidates", "out", "rejects", "counts")
+    p.add_argument("--docs", default=None, help="folder of source documents (summarization)")
+    stage.run(main, p)

@@ -17,8 +17,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ExtractionParams(_Strict):
+    """`task.extraction`: the CRF extractor used as the student."""
+
+    c1: float = Field(0.05, ge=0.0)  # L1 regularisation
+    c2: float = Field(0.05, ge=0.0)  # L2 regularisation
+    max_iterations: int = Field(100, ge=1)
+
+
+class RewriteParams(_Strict):
+    """`task.rewrite`: bounds of the rewrite gate."""
+
+    length_ratio: tuple[float, float] = (0.6, 1.8)  # len(target) / len(text) must fall inside
+
+    @model_validator(mode="after")
+    def _ratio(self) -> "RewriteParams":
+        if not 0.0 < self.length_ratio[0] <= self.length_ratio[1]:
+            raise ValueError("length_ratio must be (low, high) with 0 < low <= high")
+        return self
+
+
+class SummarizationParams(_Strict):
+    """`task.summarization`: the extractive student."""
+
+    C: float = Field(1.0, gt=0.0)
+
+
 class TaskParams(_Strict):
     type: Literal["classification", "extraction", "rewrite", "summarization"] = "classification"
+    extraction: ExtractionParams = Field(default_factory=ExtractionParams)
+    rewrite: RewriteParams = Field(default_factory=RewriteParams)
+    summarization: SummarizationParams = Field(default_factory=SummarizationParams)
 
 
 class Columns(_Strict):
@@ -29,6 +58,7 @@ class Columns(_Strict):
     group: str = "group"
     slices: str = "slices"
     channel: str = "channel"
+    target: str = "target"  # expected output for extraction, rewrite and summarization tasks
 
 
 class PrepareParams(_Strict):

@@ -61,10 +61,18 @@ def git_blob_id(path: str | Path) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def code_versions(roots: list[str | Path]) -> dict[str, str]:
-    """git blob ids of every Python file under the given folders, sorted by path."""
-    files = sorted(p for r in roots for p in Path(r).rglob("*.py") if "__pycache__" not in p.parts)
-    return {p.as_posix(): git_blob_id(p) for p in files}
+def code_versions(roots: list[str | Path], base: str | Path | None = None) -> dict[str, str]:
+    """git blob ids of every Python file under the given folders, sorted by path.
+
+    With base, the folders are relative to base and so are the keys (a pipeline in a subfolder names
+    the repository's code as the root pipeline does).
+    """
+    if base is None:
+        files = sorted(p for r in roots for p in Path(r).rglob("*.py") if "__pycache__" not in p.parts)
+        return {p.as_posix(): git_blob_id(p) for p in files}
+    base = Path(base)
+    files = sorted(p.relative_to(base) for r in roots for p in (base / r).rglob("*.py") if "__pycache__" not in p.parts)
+    return {p.as_posix(): git_blob_id(base / p) for p in files}
 
 
 def package_versions(names: list[str]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -14,17 +15,22 @@ from synthkit.io import read_records
 SLICE_SEPARATOR = ";"
 
 
-def _real_row(text: str, label: str | None, split: str, group: str | None, slices: list[str], channel: str | None) -> Example:
-    ex_id = content_id("real", text, label)
+def _real_row(text: str, label: str | None, split: str, group: str | None, slices: list[str], channel: str | None, target: str | None = None) -> Example:
+    ex_id = content_id("real", text, label) if target is None else content_id("real", text, label, target)
     return Example(
-        id=ex_id, text=text, label=label, source="real", scenario_id=group or f"row_{ex_id}", family="real",
+        id=ex_id, text=text, label=label, target=target, source="real", scenario_id=group or f"row_{ex_id}", family="real",
         channel=channel if channel in CHANNELS else "unknown", split=split, slices=slices,
         generator=Generator(backend="human"),
     )
 
 
-def load_labeled(path: str | Path, split: str, columns: Columns, labels: list[str]) -> tuple[pl.DataFrame, int]:
+def load_labeled(
+    path: str | Path, split: str, columns: Columns, labels: list[str], target_check: Callable[[str | None], str | None] | None = None
+) -> tuple[pl.DataFrame, int]:
     """Read a labeled file into Example rows; a label not in the spec names its file, row and field.
+
+    target_check (extraction, rewrite, summarization) returns the canonical target or raises ValueError,
+    reported with the file, row and target column.
 
     Returns the frame (unique by id, sorted) and the number of exact duplicate rows collapsed.
     """
@@ -36,7 +42,13 @@ def load_labeled(path: str | Path, split: str, columns: Columns, labels: list[st
         if rec.label not in allowed:
             raise InputError(str(path), f"label {rec.label!r} is not in the spec", row=rowno, field=columns.label)
         slices = sorted({s.strip() for s in (rec.slices or "").split(SLICE_SEPARATOR) if s.strip()})
-        ex = _real_row(rec.text, rec.label, split, rec.group, slices, rec.channel)
+        target = None
+        if target_check is not None:
+            try:
+                target = target_check(rec.target or None)
+            except ValueError as exc:
+                raise InputError(str(path), str(exc), row=rowno, field=columns.target) from None
+        ex = _real_row(rec.text, rec.label, split, rec.group, slices, rec.channel, target)
         rows.setdefault(ex.id, ex)
     return rows_to_frame(rows.values(), Example).sort("id"), len(records) - len(rows)
 

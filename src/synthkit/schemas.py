@@ -66,6 +66,7 @@ class RawLabeled(BaseModel):
     group: str | None = None
     slices: str | None = None
     channel: str | None = None
+    target: str | None = None  # extraction / rewrite / summarization: the expected output (empty: none)
 
 
 class RawUnlabeled(BaseModel):

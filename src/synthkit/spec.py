@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from synthkit.errors import InputError
 from synthkit.io import read_yaml
 from synthkit.schemas import CHANNELS, FAMILIES
+from synthkit.tasks.sections import ExtractionSpec, RewriteSpec, SummarizationSpec
 
 SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
@@ -72,6 +73,9 @@ class Spec(_Strict):
     context: list[str] = Field(default_factory=list)
     constraints: Constraints = Field(default_factory=Constraints)
     scenarios: list[Scenario] = Field(default_factory=list)
+    extraction: ExtractionSpec | None = None  # task.type extraction: the fields to extract
+    rewrite: RewriteSpec | None = None  # task.type rewrite: the target form
+    summarization: SummarizationSpec | None = None  # task.type summarization: summary and QA settings
 
     @property
     def label_names(self) -> list[str]:
@@ -93,6 +97,9 @@ class Spec(_Strict):
             for w in wrappers:
                 if "{body}" not in w and "{short}" not in w:
                     raise ValueError(f"channel {name!r}: wrapper {w!r} needs {{body}} or {{short}}")
+        section = getattr(self, self.task.type, None) if self.task.type != "classification" else True
+        if section is None:
+            raise ValueError(f"task type {self.task.type!r} needs a top-level {self.task.type!r} section")
         seen = set()
         for sc in self.scenarios:
             if sc.id in seen:

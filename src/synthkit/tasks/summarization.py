@@ -1,0 +1,272 @@
+"""Summarization and grounded QA over source documents (data/raw/docs/<doc_id>.md or .txt).
+
+Rows: summary rows have text = a passage (consecutive sentences of a document) and target = its summary;
+QA rows have text = a question and target = the answer, with the document named by scenario_id (the doc id,
+the `group` column of the input files). The offline generator writes extractive, grounded targets; the
+grounding gate rejects outputs that state a number, name or date the source lacks, and QA answers that are
+not a span of their document. The student is extractive (logistic regression over sentence features),
+scored by faithfulness rate and chrF against the reference (summaries) and answer recall at 1 (QA).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from sklearn.linear_model import LogisticRegression
+
+from synthkit.errors import InputError
+from synthkit.gates.base import KEEP, Verdict
+from synthkit.schemas import Example, Generator, content_id, rows_to_frame
+from synthkit.tasks.facts import new_facts, normalize_space
+from synthkit.tasks.sections import SummarizationSpec
+
+_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_STOP = set("a an and are as at be by for from has have in is it its of on or that the this to was were will with you your we our not no can".split())
+
+
+def load_docs(path: str | Path | None) -> dict[str, str]:
+    """Every .md / .txt file of the folder as {doc id (file stem): text}; markdown headings dropped."""
+    if path is None:
+        return {}
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError(str(folder), "docs folder not found")
+    docs = {}
+    for f in sorted(folder.iterdir()):
+        if f.suffix.lower() in (".md", ".txt"):
+            text = "\n".join(line for line in f.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("#"))
+            docs[f.stem] = re.sub(r"\s+", " ", text).strip()
+    if not docs:
+        raise InputError(str(folder), "no .md or .txt documents")
+    return docs
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SPLIT.split(text.strip()) if s.strip()]
+
+
+def _content(s: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", s.lower()) if w not in _STOP and len(w) > 1}
+
+
+# ---------------------------------------------------------------- gate
+
+def gate_grounding(df: pl.DataFrame, spec: SummarizationSpec, docs: dict[str, str]) -> list[Verdict]:
+    """grounding gate: no new facts against the source (the passage; the document for QA); a QA answer must be a span of its document."""
+    out = []
+    for text, target, label, doc_id in df.select("text", "target", "label", "scenario_id").iter_rows():
+        if target is None or not target.strip():
+            out.append(Verdict("grounding_missing_target"))
+            continue
+        if label == spec.qa_label:
+            doc = docs.get(doc_id)
+            if doc is None:
+                out.append(Verdict("grounding_unknown_doc", doc_id))
+                continue
+            if normalize_space(target) not in normalize_space(doc):
+                out.append(Verdict("grounding_answer_unsupported", target[:60]))
+                continue
+            source = doc
+        else:
+            source = text
+            if len(target) >= len(text):
+                out.append(Verdict("grounding_not_shorter", f"{len(target)} >= {len(text)} chars"))
+                continue
+        fact = new_facts(target, source)
+        out.append(Verdict(f"grounding_new_{fact[0]}", fact[1]) if fact else KEEP)
+    return out
+
+
+def check_target(spec: SummarizationSpec):
+    def check(target: str | None) -> str:
+        if target is None:
+            raise ValueError("target: missing")
+        return target
+    return check
+
+
+# ---------------------------------------------------------------- offline generator
+
+def extractive_summary(sents: list[str], k: int) -> str:
+    """The k sentences with the most frequent content words of the passage (length-normalised), in passage order."""
+    freq: dict[str, int] = {}
+    for s in sents:
+        for w in _content(s):
+            freq[w] = freq.get(w, 0) + 1
+    scores = [(sum(freq[w] for w in _content(s)) / (1 + len(_content(s))) ** 0.5, -i) for i, s in enumerate(sents)]
+    best = sorted(range(len(sents)), key=lambda i: scores[i], reverse=True)[:k]
+    return " ".join(sents[i] for i in sorted(best))
+
+
+def generate(spec, params, seed: int, docs: dict[str, str]) -> pl.DataFrame:
+    """Passages (sentence windows) with extractive summaries, and QA pairs from the spec's question patterns, per document."""
+    from synthkit.generators.template import template_hash
+
+    sm: SummarizationSpec = spec.summarization
+    patterns = [(re.compile(q.pattern), q) for q in sm.qa]
+    rows: dict[str, Example] = {}
+    sizes = sorted(set(sm.window_sentences))
+    for doc_id, doc in sorted(docs.items()):
+        rng = random.Random(f"{seed}:{doc_id}")
+        sents = sentences(doc)
+        made: list[Example] = []
+        for w in sizes:
+            family = "short" if w == sizes[0] and len(sizes) > 1 else "long" if w == sizes[-1] and len(sizes) > 1 else "typical"
+            for i in range(0, max(0, len(sents) - w + 1)):
+                window = sents[i : i + w]
+                text, target = " ".join(window), extractive_summary(window, min(sm.summary_sentences, w - 1))
+                ex_id = content_id("synthetic", sm.summary_label, doc_id, text, target)
+                made.append(Example(id=ex_id, text=text, label=sm.summary_label, target=target, source="synthetic", scenario_id=doc_id,
+                                    family=family, channel="pasted_notes", split="candidate",
+                                    generator=Generator(backend="template", model="extractive_summary", prompt_hash=template_hash("window", str(w)))))
+        for s in sents:
+            for pattern, qa in patterns:
+                for m in pattern.finditer(s):
+                    groups = {k: v.strip() for k, v in m.groupdict().items() if v}
+                    groups = {k: v[0].lower() + v[1:] if k.startswith("lc_") else v for k, v in groups.items()}
+                    question = qa.question.format(**groups)
+                    question = question[0].upper() + question[1:]
+                    ex_id = content_id("synthetic", sm.qa_label, doc_id, question, groups["answer"])
+                    made.append(Example(id=ex_id, text=question, label=sm.qa_label, target=groups["answer"], source="synthetic", scenario_id=doc_id,
+                                        family="typical", channel="chat", split="candidate",
+                                        generator=Generator(backend="template", model="qa_patterns", prompt_hash=template_hash(qa.pattern, qa.question))))
+        if len(made) > params.per_scenario:
+            made = rng.sample(made, params.per_scenario)
+        for ex in made:
+            rows.setdefault(ex.id, ex)
+    return rows_to_frame(rows.values(), Example)
+
+
+# ---------------------------------------------------------------- student: extractive sentence selection
+
+def _sentence_features(sents: list[str]) -> np.ndarray:
+    n = len(sents)
+    feats = []
+    for i, s in enumerate(sents):
+        c = _content(s)
+        rest = set().union(*[_content(x) for j, x in enumerate(sents) if j != i]) if n > 1 else set()
+        feats.append([i / max(1, n - 1), float(i == 0), float(i == n - 1), len(s.split()) / 40, len(c & rest) / max(1, len(c)),
+                      float(bool(re.search(r"\d", s))), len(re.findall(r"(?<!^)\b[A-Z][a-z]+", s)) / 5])
+    return np.asarray(feats, dtype=float)
+
+
+def _in_reference(s: str, ref_sents: list[str]) -> bool:
+    c = _content(s)
+    return any(len(c & _content(r)) / max(1, len(c | _content(r))) >= 0.6 for r in ref_sents)
+
+
+def _qa_features(question: str, s: str, i: int, n: int) -> list[float]:
+    q, c = _content(question), _content(s)
+    ql = question.lower()
+    numeric_q = float(bool(re.match(r"(how (many|much|long|soon|often)|what (is|are) the (fee|price|limit|cost|number))", ql)))
+    when_q = float(ql.startswith("when") or "what date" in ql or "which day" in ql)
+    has_num = float(bool(re.search(r"\d", s)))
+    return [len(q & c), len(q & c) / max(1, len(q)), numeric_q * has_num, when_q * has_num, i / max(1, n - 1), len(s.split()) / 40]
+
+
+class Summarizer:
+    """Extractive student: logistic regression scores sentences for summaries and for answering a question from a document."""
+
+    def __init__(self, C: float) -> None:
+        self.C, self.k_ratio, self.sum_model, self.qa_model = C, 0.5, None, None
+
+    def fit(self, frame: pl.DataFrame, spec: SummarizationSpec, docs: dict[str, str]) -> "Summarizer":
+        X, y, ratios, QX, Qy = [], [], [], [], []
+        for text, target, label, doc_id in frame.select("text", "target", "label", "scenario_id").iter_rows():
+            if label == spec.qa_label:
+                sents = sentences(docs.get(doc_id, ""))
+                for i, s in enumerate(sents):
+                    QX.append(_qa_features(text, s, i, len(sents)))
+                    Qy.append(int(normalize_space(target) in normalize_space(s)))
+            else:
+                sents, refs = sentences(text), sentences(target)
+                X.extend(_sentence_features(sents).tolist())
+                y.extend(int(_in_reference(s, refs)) for s in sents)
+                ratios.append(len(refs) / max(1, len(sents)))
+        if len(set(y)) == 2:
+            self.sum_model = LogisticRegression(C=self.C, max_iter=2000).fit(np.asarray(X), np.asarray(y))
+            self.k_ratio = float(np.mean(ratios))
+        if len(set(Qy)) == 2:
+            self.qa_model = LogisticRegression(C=self.C, max_iter=2000).fit(np.asarray(QX), np.asarray(Qy))
+        return self
+
+    def summarize(self, text: str) -> str:
+        sents = sentences(text)
+        k = max(1, min(len(sents), round(self.k_ratio * len(sents))))
+        if self.sum_model is None:
+            return " ".join(sents[:k])
+        p = self.sum_model.predict_proba(_sentence_features(sents))[:, 1]
+        best = sorted(np.argsort(-p, kind="stable")[:k].tolist())
+        return " ".join(sents[i] for i in best)
+
+    def answer(self, question: str, doc: str) -> str:
+        sents = sentences(doc)
+        if not sents:
+            return ""
+        X = np.asarray([_qa_features(question, s, i, len(sents)) for i, s in enumerate(sents)])
+        score = self.qa_model.predict_proba(X)[:, 1] if self.qa_model is not None else X[:, 1]
+        return sents[int(np.argmax(score))]
+
+
+def summary_scores(sources: list[str], refs: list[str], preds: list[str]) -> dict:
+    """Faithfulness rate (no new number, name or date against the source) and corpus chrF (sacrebleu) against the references."""
+    from sacrebleu.metrics import CHRF
+
+    if not refs:
+        return {"n": 0, "faithfulness": 0.0, "chrf": 0.0}
+    faithful = sum(new_facts(p, s) is None for s, p in zip(sources, preds)) / len(preds)
+    return {"n": len(refs), "faithfulness": round(faithful, 6), "chrf": round(CHRF().corpus_score(preds, [refs]).score, 4)}
+
+
+def qa_scores(docs: list[str], answers: list[str], preds: list[str]) -> dict:
+    """Answer recall at 1 (the gold answer is inside the chosen sentence) and faithfulness of the chosen sentences."""
+    if not answers:
+        return {"n": 0, "answer_recall": 0.0, "faithfulness": 0.0}
+    hit = sum(normalize_space(a) in normalize_space(p) for a, p in zip(answers, preds)) / len(answers)
+    faithful = sum(bool(p) and new_facts(p, d) is None for d, p in zip(docs, preds)) / len(preds)
+    return {"n": len(answers), "answer_recall": round(hit, 6), "faithfulness": round(faithful, 6)}
+
+
+def evaluate(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame, spec, params, min_slice_size: int, docs: dict[str, str],
+             eval_docs: dict[str, str] | None = None) -> tuple[dict, dict]:
+    """Summaries: faithfulness + chrF; QA: answer recall at 1 + faithfulness; first-sentences baseline, real-only and mix students."""
+    sm: SummarizationSpec = spec.summarization
+    eval_docs = docs if eval_docs is None else eval_docs
+    rows = eval_.select("text", "target", "label", "scenario_id", "slices").to_dicts()
+    models = {name: Summarizer(params.task.summarization.C).fit(frame, sm, docs) for name, frame in (("real_only", real), ("mix", train))}
+    models = {"lead_baseline": Summarizer(params.task.summarization.C), **models}
+    preds = {name: [m.answer(r["text"], eval_docs.get(r["scenario_id"], "")) if r["label"] == sm.qa_label else m.summarize(r["text"]) for r in rows]
+             for name, m in models.items()}
+    groups = {"all": list(range(len(rows)))}
+    for tag in sorted({t for r in rows for t in r["slices"]}):
+        idx = [i for i, r in enumerate(rows) if tag in r["slices"]]
+        if len(idx) >= min_slice_size:
+            groups[tag] = idx
+
+    def score(p: list[str], idx: list[int]) -> dict:
+        s_idx = [i for i in idx if rows[i]["label"] != sm.qa_label]
+        q_idx = [i for i in idx if rows[i]["label"] == sm.qa_label]
+        return {
+            "summary": summary_scores([rows[i]["text"] for i in s_idx], [rows[i]["target"] for i in s_idx], [p[i] for i in s_idx]),
+            "qa": qa_scores([eval_docs.get(rows[i]["scenario_id"], "") for i in q_idx], [rows[i]["target"] for i in q_idx], [p[i] for i in q_idx]),
+        }
+
+    result = {name: {g: score(p, idx) for g, idx in groups.items()} for name, p in preds.items()}
+    allr = {name: result[name]["all"] for name in preds}
+    metrics = {
+        "task": "summarization", "student": "extractive_logreg", "eval_rows": eval_.height,
+        "train_rows": {"real_only": real.height, "mix": train.height, "synthetic_in_mix": int((train["source"] == "synthetic").sum())},
+        "lead_baseline": allr["lead_baseline"], "real_only": allr["real_only"], "mix": allr["mix"],
+        "uplift": {"summary_chrf": round(allr["mix"]["summary"]["chrf"] - allr["real_only"]["summary"]["chrf"], 6),
+                   "qa_answer_recall": round(allr["mix"]["qa"]["answer_recall"] - allr["real_only"]["qa"]["answer_recall"], 6)},
+        # a slice reports the metric of each sub-task it holds rows of
+        "slices": {g: {"n": len(groups[g]),
+                       **({f"{m}_summary_chrf": result[m][g]["summary"]["chrf"] for m in ("real_only", "mix")} if result["mix"][g]["summary"]["n"] else {}),
+                       **({f"{m}_qa_answer_recall": result[m][g]["qa"]["answer_recall"] for m in ("real_only", "mix")} if result["mix"][g]["qa"]["n"] else {})}
+                   for g in groups if g != "all"},
+    }
+    return metrics, {"slices": result}

@@ -1,0 +1,117 @@
+"""Every bundled task-type example end to end: `dvc repro --force examples/<type>/dvc.yaml` in a temp copy of the repo.
+
+The committed dvc.lock and outputs must come back bit for bit, every stage must run, the funnel must add up, every
+artifact must follow the row model, and the root pipeline must stay up to date (examples never touch it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from synthkit.schemas import Example, Reject, polars_schema
+from tests.repo_copy import REPO, copy_repo, run
+
+pytestmark = pytest.mark.e2e
+
+TYPES = ["extraction", "rewrite", "summarization"]
+STAGES = ["prepare", "generate", "validate", "filter", "dedupe", "mix", "evaluate", "monitor", "manifest"]
+ARTIFACTS = ["data/candidates.parquet", "data/validated.parquet", "data/filtered.parquet", "data/deduped.parquet", "data/train.parquet"]
+REJECTS = ["data/rejects/validate.parquet", "data/rejects/filter.parquet", "data/rejects/dedupe.parquet", "data/rejects/mix.parquet"]
+TYPE_GATES = {"extraction": {"schema", "evidence"}, "rewrite": {"rewrite"}, "summarization": {"grounding"}}
+
+
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory) -> Path:
+    return copy_repo(tmp_path_factory.mktemp("examples"))
+
+
+@pytest.fixture(scope="module")
+def built(copy, fresh_status) -> dict[str, str]:
+    logs = {}
+    for kind in TYPES:
+        logs[kind] = run(["dvc", "repro", "--force", f"examples/{kind}/dvc.yaml"], copy).stdout
+    return logs
+
+
+def _md5(p: Path) -> str:
+    return hashlib.md5(p.read_bytes()).hexdigest()
+
+
+def _root_status(copy: Path) -> dict:
+    return json.loads(run(["dvc", "status", "--json"], copy).stdout)
+
+
+@pytest.fixture(scope="module")
+def fresh_status(copy) -> dict:
+    """`dvc status` of the fresh copy, before anything runs: only root stages (not built yet) may show up."""
+    return _root_status(copy)
+
+
+def test_a_fresh_copy_has_every_example_up_to_date(fresh_status, copy):
+    assert not [k for k in fresh_status if k.startswith("examples/")]
+    for kind in TYPES:
+        assert json.loads(run(["dvc", "status", "--json", f"examples/{kind}/dvc.yaml"], copy).stdout) == {}
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_every_stage_runs_and_the_committed_lock_reproduces(built, copy, kind):
+    for stage in STAGES:
+        assert f"Running stage 'examples/{kind}/dvc.yaml:{stage}'" in built[kind]
+    assert (copy / f"examples/{kind}/dvc.lock").read_text() == (REPO / f"examples/{kind}/dvc.lock").read_text()
+    lock = yaml.safe_load((copy / f"examples/{kind}/dvc.lock").read_text())
+    for stage in lock["stages"].values():
+        for out in stage.get("outs", []):
+            assert _md5(copy / "examples" / kind / out["path"]) == out["md5"]
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_funnel_adds_up_and_artifacts_follow_the_row_model(built, copy, kind):
+    root = copy / "examples" / kind
+    funnel = json.loads((root / "reports/funnel.json").read_text())
+    rows = {rel: pl.read_parquet(root / rel) for rel in ARTIFACTS + REJECTS}
+    assert funnel["adds_up"] and funnel["candidates"] == rows["data/candidates.parquet"].height > 0
+    for rel in ARTIFACTS:
+        assert rows[rel].schema == polars_schema(Example) and rows[rel]["id"].is_unique().all()
+        assert rows[rel].filter(pl.col("source") == "synthetic")["target"].null_count() == 0
+    for rel in REJECTS:
+        assert rows[rel].schema == polars_schema(Reject)
+        assert all(r.startswith(f"{g}_") for g, r in rows[rel].select("gate", "reason").iter_rows())
+    train = rows["data/train.parquet"]
+    ends = sorted(train.filter(pl.col("source") == "synthetic")["id"].to_list() + [i for r in REJECTS for i in rows[r]["id"].to_list()])
+    assert ends == sorted(rows["data/candidates.parquet"]["id"].to_list())
+    validate = json.loads((root / "reports/counts/validate.json").read_text())
+    assert set(validate["rejected_by_gate"]) <= {"format", "rule"} | TYPE_GATES[kind]
+    filt = json.loads((root / "reports/counts/filter.json").read_text())
+    assert "consistency" in filt["skipped_gates"] and "consistency" not in filt["rejected_by_gate"]
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_metrics_compare_real_only_and_mix_per_slice(built, copy, kind):
+    m = json.loads((copy / f"examples/{kind}/reports/metrics.json").read_text())
+    assert m["task"] == kind and m["eval_rows"] >= 100
+    assert m["train_rows"]["mix"] > m["train_rows"]["real_only"] > 0
+    assert m["slices"] and set(m["uplift"])
+    plot = pl.read_csv(copy / f"examples/{kind}/reports/plots/slices.csv")
+    assert set(plot["model"]) == {"real_only", "mix"} and "all" in set(plot["slice"])
+
+
+def test_no_eval_text_leaks_into_any_training_set(built, copy):
+    for kind in TYPES:
+        root = copy / "examples" / kind
+        eval_texts = set(pl.read_parquet(root / "data/prepared/eval.parquet")["text"].to_list())
+        assert not eval_texts & set(pl.read_parquet(root / "data/train.parquet")["text"].to_list())
+        leakage = json.loads((root / "reports/leakage.json").read_text())
+        assert leakage["by_source"]["real"] == 0  # the seeds were not written from the eval set
+        assert all(n["removed"] for item in leakage["leaked_eval_items"] for n in item["neighbours"])
+
+
+def test_the_root_pipeline_is_untouched_by_the_examples(fresh_status, built, copy):
+    after = _root_status(copy)
+    assert after == fresh_status and not [k for k in after if k.startswith("examples/")]
+    assert not (copy / "data/train.parquet").exists()  # reproducing an example never runs a root stage
