@@ -4,8 +4,7 @@ import polars as pl
 
 from synthkit import stage
 from synthkit.config import load_params
-from synthkit.generators.template import generate_template
-from synthkit.generators.variation import generate_variations
+from synthkit.generators.combine import generate_candidates
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.spec import load_spec
 
@@ -14,9 +13,8 @@ def main(args) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
     seeds = read_parquet(args.seeds)
-    scenario_rows = generate_template(spec, params.generate, params.seed)
-    variation_rows = generate_variations(seeds, spec, params.generate, params.seed)
-    candidates = pl.concat([scenario_rows, variation_rows]).unique("id", keep="first", maintain_order=True).sort("id")
+    pool = read_parquet(args.unlabeled) if args.unlabeled and "pseudo_label" in params.generate.backends else None
+    candidates = generate_candidates(spec, seeds, pool, params.generate, params.seed)
     write_parquet(candidates, args.out)
     by = lambda col: {k: n for k, n in candidates.group_by(col).len().sort(col).iter_rows()}  # noqa: E731
     write_json(
@@ -31,4 +29,6 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "spec", "seeds", "out", "counts"))
+    parser = stage.parser(__doc__, "spec", "seeds", "out", "counts")
+    parser.add_argument("--unlabeled", default=None, help="the prepared unlabeled pool (pseudo_label backend)")
+    stage.run(main, parser)
