@@ -169,3 +169,38 @@ def test_backends_combine_under_quotas(tmp_path, spec):
         generate_candidates(spec, seeds, pool, GenerateParams(backends=["template"], quotas={"pseudo_label": 3}), 13)
     with pytest.raises(InputError, match="unlabeled pool"):
         generate_candidates(spec, seeds, None, GenerateParams(backends=["pseudo_label"]), 13)
+
+
+def _prepare_stage(tmp_path: Path, columns: dict) -> object:
+    from tests.repo_copy import REPO, run
+
+    seeds = _write(tmp_path / "own_seeds.jsonl", _labeled())
+    evalf = _write(tmp_path / "own_eval.parquet", _labeled())
+    pool = _write(tmp_path / "own_pool.csv", [{"utterance": t} for t in POOL])
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(derive_spec(sorted(TOPICS))))
+    params = Params().model_dump(by_alias=True, mode="json")
+    params["prepare"]["columns"] = {**params["prepare"]["columns"], **columns}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return run(
+        ["python", str(REPO / "stages/prepare.py"), "--params", str(tmp_path / "params.yaml"), "--spec", str(spec),
+         "--seeds", str(seeds), "--eval", str(evalf), "--production", str(pool), "--unlabeled", str(pool),
+         "--out-dir", str(tmp_path / "out"), "--counts", str(tmp_path / "out/counts.json")],
+        cwd=REPO, check=False,
+    )
+
+
+def test_prepare_stage_reads_own_files_through_the_mapping(tmp_path):
+    res = _prepare_stage(tmp_path, {"text": "utterance", "label": "intent"})
+    assert res.returncode == 0, res.stderr
+    counts = json.loads((tmp_path / "out/counts.json").read_text())
+    assert counts["unlabeled"] == len(POOL) and counts["eval"] == 18 and counts["seed_labels"] == 3
+    assert set(pl.read_parquet(tmp_path / "out/unlabeled.parquet")["split"]) == {"unlabeled"}
+
+
+def test_prepare_stage_bad_mapping_is_one_line_naming_file_and_column(tmp_path):
+    res = _prepare_stage(tmp_path, {"text": "utterance", "label": "category"})
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0
+    assert "own_seeds.jsonl" in res.stderr and "field 'category': missing column" in res.stderr
+    assert not (tmp_path / "out").exists()

@@ -65,7 +65,7 @@ def _wrap(text: str, spec: Spec, channels: list[str], rng: random.Random) -> tup
 def confused_pairs(texts: list[str], labels: list[str], n_pairs: int, C: float, seed: int) -> list[tuple[str, str, int]]:
     """The (true, predicted, count) label pairs the seed student confuses most, from cross-validated predictions."""
     counts = Counter(labels)
-    folds = min(5, min(counts.values())) if counts else 0
+    folds = min(3, min(counts.values())) if counts else 0
     if n_pairs == 0 or folds < 2 or len(counts) < 2:
         return []
     model = train_student(texts, labels, C=C)  # cross_val_predict refits clones of this pipeline per fold
