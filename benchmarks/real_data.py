@@ -194,6 +194,7 @@ def main() -> None:
     ap.add_argument("--datasets", nargs="*", default=list(SOURCES))
     ap.add_argument("--dev", action="store_true", help="score on a dev split carved from the pool, not the test split")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes over (dataset, draw) pairs")
+    ap.add_argument("--from-log", default=None, help="aggregate the per-draw lines of an earlier run's output instead of running")
     ap.add_argument("--out", default=str(ROOT / "reports" / "bench" / "real_data.json"))
     args = ap.parse_args()
     missing = [n for n in args.datasets if not (DATASETS / SOURCES[n]["file"]).exists()]
@@ -206,7 +207,16 @@ def main() -> None:
     result: dict = {"k_per_label": K, "draws": args.draws, "eval": "dev split carved from the pool" if args.dev else "test split", "settings": BENCH}
     tasks = [(name, d, args.dev) for name in args.datasets for d in range(args.draws)]
     t_all = time.perf_counter()
-    if args.jobs > 1:
+    if args.from_log:  # aggregate the per-draw lines an interrupted run printed (wall_s is then unknown)
+        logged = {}
+        for line in Path(args.from_log).read_text(encoding="utf-8").splitlines():
+            m = re.match(r"^(\w+) draw (\d+): (\{.*\})$", line)
+            if m:
+                logged[(m.group(1), int(m.group(2)))] = {"wall_s": None, **json.loads(m.group(3))}
+        tasks = [t for t in tasks if (t[0], t[1]) in logged]
+        done = [logged[(t[0], t[1])] for t in tasks]
+        result["draws_completed"] = {name: sum(t[0] == name for t in tasks) for name in args.datasets}
+    elif args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
             done = list(pool.map(run_task, tasks))
     else:
@@ -215,7 +225,8 @@ def main() -> None:
     result["jobs"] = args.jobs
     for name in args.datasets:
         runs = [r for t, r in zip(tasks, done) if t[0] == name]
-        wall = sum(r["wall_s"] for r in runs)  # per-draw wall times summed: the sequential cost of the dataset
+        walls = [r["wall_s"] for r in runs]
+        wall = sum(walls) if None not in walls else None  # per-draw wall times summed: the sequential cost of the dataset
         ups = [r["uplift"] for r in runs]
         mean = lambda xs: round(statistics.fmean(xs), 6)  # noqa: E731
         std = lambda xs: round(statistics.pstdev(xs), 6) if len(xs) > 1 else 0.0  # noqa: E731
@@ -229,13 +240,13 @@ def main() -> None:
             vals = [r["by_backend"].get(backend, {}).get("uplift_macro_f1", 0.0) for r in runs]
             result[f"{name}.uplift_{backend}_mean"] = mean(vals)
             result[f"{name}.uplift_{backend}_std"] = std(vals)
-        result[f"{name}.wall_s"] = round(wall, 1)
+        result[f"{name}.wall_s"] = round(wall, 1) if wall is not None else None
         if not args.dev:
             leak = leakage(name, params)
             result[f"{name}.leakage_found"] = leak["verbatim"]
             result[f"{name}.leakage_detail"] = leak
         result[f"{name}.runs"] = runs
-        print(f"{name}: uplift {result[f'{name}.uplift_mean']:+.4f} +- {result[f'{name}.uplift_std']:.4f}, wall {wall:.0f}s", flush=True)
+        print(f"{name}: uplift {result[f'{name}.uplift_mean']:+.4f} +- {result[f'{name}.uplift_std']:.4f}, wall {wall}s", flush=True)
     write_json(result, args.out)
     print(f"wrote {args.out}")
 
