@@ -2,7 +2,7 @@
 
 from synthkit import stage
 from synthkit.config import load_params
-from synthkit.dedupe import dedupe
+from synthkit.dedupe import dedupe, verbatim_overlap
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.pipeline import stage_counts
 
@@ -15,6 +15,8 @@ def main(args) -> None:
     kept, rejects, leakage = dedupe(filtered, seeds, eval_, params.dedupe)
     write_parquet(kept.sort("id"), args.out)
     write_parquet(rejects.sort("gate", "id"), args.rejects)
+    # eval texts that are also real training seeds, up to case and whitespace (reported; seeds are never dropped)
+    leakage["verbatim_overlap"] = verbatim_overlap(eval_.select("id", "text", "label").to_dicts(), seeds.select("id", "text", "label").to_dicts())
     write_json(leakage, args.leakage)
     write_json(stage_counts("dedupe", filtered.height, kept, rejects, leaked_eval_items=leakage["n_leaked_eval_items"]), args.counts)
 

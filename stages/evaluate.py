@@ -3,6 +3,7 @@
 import polars as pl
 
 from synthkit import stage
+from synthkit.backend_uplift import uplift_by_backend
 from synthkit.config import load_params
 from synthkit.evaluate import evaluate, ratio_curve
 from synthkit.io import read_parquet, write_csv, write_json
@@ -25,6 +26,7 @@ def main(args) -> None:
         write_csv(pl.DataFrame(slice_plot_rows(spec, metrics)), f"{args.plots}/slices.csv")
         return
     metrics, detail, preds = evaluate(real, train, eval_, spec.label_names, params.evaluate)
+    metrics["by_backend"] = uplift_by_backend(train, eval_, spec.label_names, params.evaluate, metrics["real_only"]["macro_f1"])
     write_json(metrics, args.metrics)
     write_json(detail, args.slices)
     write_csv(pl.DataFrame({"actual": eval_["label"], "predicted": preds["mix"]}), f"{args.plots}/confusion.csv")

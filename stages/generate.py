@@ -26,8 +26,9 @@ def main(args) -> None:
         write_json(generate_counts(candidates), args.counts)
         return
     decisions = load_decisions(args.decisions, spec.label_names) if params.generate.rounds > 1 else {}
+    pool = read_parquet(args.unlabeled) if args.unlabeled and "pseudo_label" in params.generate.backends else None
     ensure_cache_dir(args.llm_cache)
-    out = generate_candidates(spec, seeds, params, decisions, prompts_dir=args.prompts, cache_dir=args.llm_cache)
+    out = generate_candidates(spec, seeds, params, decisions, prompts_dir=args.prompts, cache_dir=args.llm_cache, unlabeled=pool)
     candidates, rejects = out.candidates, out.rejects
     write_parquet(candidates, args.out)
     if args.rejects is None:
@@ -49,6 +50,7 @@ def main(args) -> None:
 if __name__ == "__main__":
     p = stage.parser(__doc__, "spec", "seeds", "out", "counts")
     p.add_argument("--rejects", default=None, help="generate rejects (required for the classification pipeline)")
+    p.add_argument("--unlabeled", default=None, help="the prepared unlabeled pool (pseudo_label backend)")
     p.add_argument("--docs", default=None, help="folder of source documents (summarization)")
     p.add_argument("--decisions", default="data/review/decisions.csv")
     p.add_argument("--prompts", default="prompts")

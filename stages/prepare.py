@@ -1,5 +1,7 @@
 """DVC stage prepare: validate the real inputs and write them as Parquet with content-hash ids."""
 
+import polars as pl
+
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.io import write_json, write_parquet
@@ -15,17 +17,21 @@ def main(args) -> None:
     seeds, seed_dups = load_labeled(args.seeds, "seed", cols, spec.label_names, target_check=target_check(spec))
     eval_, eval_dups = load_labeled(args.eval, "eval", cols, spec.label_names, target_check=target_check(spec))
     production = load_unlabeled(args.production, cols)
+    unlabeled = load_unlabeled(args.unlabeled, cols).with_columns(pl.lit("unlabeled").alias("split")) if args.unlabeled else None
     check_disjoint_groups(seeds, eval_, args.eval)
     seeds = split_by_group(seeds, params.prepare.dev_fraction, params.seed, "dev")
     write_parquet(seeds, f"{args.out_dir}/seeds.parquet")
     write_parquet(eval_, f"{args.out_dir}/eval.parquet")
     write_parquet(production, f"{args.out_dir}/production.parquet")
+    if unlabeled is not None:
+        write_parquet(unlabeled, f"{args.out_dir}/unlabeled.parquet")
     write_json(
         {
             "seeds": seeds.group_by("split").len().sort("split").to_dicts(),
             "seed_labels": seeds["label"].n_unique(),
             "eval": eval_.height,
             "production": production.height,
+            **({"unlabeled": unlabeled.height} if unlabeled is not None else {}),
             "duplicate_rows_collapsed": {"seeds": seed_dups, "eval": eval_dups},
         },
         args.counts,
@@ -33,4 +39,6 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "spec", "seeds", "eval", "production", "out-dir", "counts"))
+    parser = stage.parser(__doc__, "spec", "seeds", "eval", "production", "out-dir", "counts")
+    parser.add_argument("--unlabeled", default=None, help="unlabeled real texts (pool for the pseudo_label backend)")
+    stage.run(main, parser)

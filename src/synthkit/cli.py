@@ -85,6 +85,63 @@ def export(
 
 
 @app.command()
+def init(
+    data: str = typer.Argument(..., help="your labeled seed file (CSV, JSONL or Parquet)"),
+    eval_file: str = typer.Option(None, "--eval", help="your protected eval file (same columns); never trained on"),
+    unlabeled: str = typer.Option(None, "--unlabeled", help="a file of unlabeled real texts for the pseudo_label backend"),
+    text_column: str = typer.Option(None, "--text-column", help="the column holding the text (default: inferred)"),
+    label_column: str = typer.Option(None, "--label-column", help="the column holding the label (default: inferred)"),
+    definitions: str = typer.Option(None, "--definitions", help="optional YAML mapping label -> definition"),
+    name: str = typer.Option("my_task", "--name", help="task name written into the spec"),
+    spec_out: str = typer.Option("spec/spec.yaml", "--spec", help="where to write the derived spec"),
+    params_out: str = typer.Option("params.yaml", "--params", help="where to write params (an existing file is the base)"),
+    force: bool = typer.Option(False, "--force", help="overwrite existing spec/params files"),
+) -> None:
+    """Scaffold a spec and params for a new dataset from a labeled file: infer columns and labels, say what to edit next."""
+    from pathlib import Path
+
+    import yaml
+
+    from synthkit.byod import derive_spec, infer_columns, labels_of, load_definitions, scaffold_params
+    from synthkit.errors import InputError
+    from synthkit.io import read_records, read_yaml, write_text
+    from synthkit.schemas import RawUnlabeled
+
+    existing = [p for p in (spec_out, params_out) if Path(p).exists()]
+    if existing and not force:
+        typer.echo(f"error: {', '.join(existing)} already exist(s); pass --force to overwrite", err=True)
+        raise typer.Exit(2)
+    try:
+        columns = infer_columns(data, text_column, label_column)
+        labels = labels_of(data, columns)
+        if eval_file is not None:
+            eval_labels = labels_of(eval_file, columns)
+            missing = sorted(set(eval_labels) - set(labels))
+            if missing:
+                raise InputError(eval_file, f"label {missing[0]!r} has no seed example ({len(missing)} such labels)", field=columns.label)
+        if unlabeled is not None:
+            read_records(unlabeled, RawUnlabeled, {"text": columns.text, "channel": columns.channel})  # the text column must exist
+        spec = derive_spec(labels, load_definitions(definitions), name=name, source=data)
+        base = read_yaml(params_out) if Path(params_out).exists() else None
+        params = scaffold_params(base, columns, data, eval_file, unlabeled)
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    dump = lambda obj: yaml.safe_dump(obj, sort_keys=False, allow_unicode=True, width=120)  # noqa: E731
+    write_text("# Derived from the labels of " + data + " by `synthkit init`; add definitions, rules, near_miss\n" + dump(spec), spec_out)
+    write_text("# Written by `synthkit init`; every key is documented in the synthkit README\n" + dump(params), params_out)
+    typer.echo(f"columns: text={columns.text!r} label={columns.label!r}; {len(labels)} labels")
+    typer.echo(f"wrote {spec_out} and {params_out}. Next:")
+    typer.echo(f"  1. {spec_out}: write a real definition for each label (the consistency and critic gates and any LLM backend read them)")
+    if eval_file is None:
+        typer.echo("  2. params.yaml: set prepare.eval to your protected eval file (real, labeled, never trained on)")
+    else:
+        typer.echo(f"  2. check prepare.eval ({eval_file}) is real, labeled and never trained on")
+    typer.echo(f"  3. generate.backends is {params['generate']['backends']}; set generate.quotas, mix.synthetic_ratio to taste")
+    typer.echo("  4. dvc repro, then read reports/metrics.json (by_backend shows which backend pays)")
+
+
+@app.command()
 def version() -> None:
     """Print the synthkit version."""
     from importlib.metadata import version as v

@@ -64,6 +64,33 @@ class Columns(_Strict):
 class PrepareParams(_Strict):
     columns: Columns = Field(default_factory=Columns)
     dev_fraction: float = Field(0.0, ge=0.0, lt=1.0)
+    # input files (CSV, JSONL or Parquet); dvc.yaml reads these paths through ${prepare.*} templating
+    seeds: str = "data/raw/seeds.csv"
+    eval: str = "data/raw/eval.csv"
+    production: str = "data/raw/production.csv"
+    unlabeled: str = "data/raw/production.csv"  # pool of unlabeled real texts for the pseudo_label backend
+
+
+class PseudoLabelParams(_Strict):
+    """`generate.pseudo_label`: the seed-trained student labels the unlabeled pool, in rounds."""
+
+    rounds: int = Field(3, ge=1)                  # retrain on seeds + pseudo-labels, relabel the whole pool, repeat
+    label_cap: int = Field(40, ge=1)              # rows per label in the first round
+    cap_growth: float = Field(2.0, ge=1.0)        # the per-label cap multiplies by this each round
+    min_confidence: float = Field(0.0, ge=0.0, le=1.0)  # below this probability a pool text is never taken
+    weight: float = Field(0.5, gt=0.0)            # sample weight of pseudo-labeled rows while self-training
+    agreement: Literal["none", "views", "knn", "views_knn"] = "views"  # who must agree with the student
+    C: float = Field(10.0, gt=0.0)
+
+
+class SeedVariationParams(_Strict):
+    """`generate.seed_variation`: template-free variants of the real seeds."""
+
+    per_seed: int = Field(4, ge=0)                # variants per seed (channel wrapper, noise, recombination)
+    typo_rate: float = Field(0.04, ge=0.0, le=0.5)
+    hard_negatives_per_pair: int = Field(4, ge=0)  # extra variants for label pairs the seed student confuses
+    confused_pairs: int = Field(20, ge=0)         # how many most-confused label pairs get hard negatives
+    C: float = Field(10.0, gt=0.0)
 
 
 class GenerateParams(_Strict):
@@ -81,6 +108,10 @@ class GenerateParams(_Strict):
     utterances_per_request: int = Field(5, ge=1)
     examples_per_prompt: int = Field(3, ge=0)
     max_tokens: int | None = Field(2000, ge=1)
+    backends: list[Literal["template", "pseudo_label", "seed_variation"]] = Field(default_factory=lambda: ["template"])
+    quotas: dict[str, int] = Field(default_factory=dict)  # backend -> at most this many candidates (seeded choice)
+    pseudo_label: PseudoLabelParams = Field(default_factory=PseudoLabelParams)
+    seed_variation: SeedVariationParams = Field(default_factory=SeedVariationParams)
 
 
 class ValidateParams(_Strict):

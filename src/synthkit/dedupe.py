@@ -290,6 +290,37 @@ def leakage_report(
     }
 
 
+def verbatim_key(text: str) -> str:
+    """The same text up to case and whitespace: NFKC, casefold, whitespace collapsed (punctuation kept).
+
+    Stricter than normalize_text: "What is my balance?" and "what is my balance" differ here (they are
+    reported as near neighbours by the leakage report, with Jaccard 1.0 on normalized shingles).
+    """
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def verbatim_overlap(eval_rows: Sequence[dict], training_rows: Sequence[dict]) -> dict:
+    """Eval items whose text also occurs, up to case and whitespace, in the real training rows (dicts with id, text).
+
+    Returns the count and the items (eval id, text, label, the training ids and labels holding the same text),
+    sorted by eval id; each eval text counts once however often it repeats.
+    """
+    by_key: dict[str, list[dict]] = defaultdict(list)
+    for row in training_rows:
+        by_key[verbatim_key(row["text"])].append(row)
+    items, seen = [], set()
+    for row in sorted(eval_rows, key=lambda r: (r["id"], r["text"])):
+        key = verbatim_key(row["text"])
+        if key in by_key and key not in seen:
+            seen.add(key)
+            hits = sorted(by_key[key], key=lambda r: r["id"])
+            items.append({
+                "eval_id": row["id"], "eval_text": row["text"], "label": row.get("label"),
+                "training_ids": [h["id"] for h in hits], "training_labels": sorted({h.get("label") or "" for h in hits}),
+            })
+    return {"n_eval_texts": len(items), "items": items}
+
+
 def _within_verdicts(ids: list[str], sk: Sketches, params: DedupeParams) -> list[Verdict]:
     """Within-synthetic verdicts for id-sorted rows: each exact group keeps its first row, and a group
     near an already kept group is dropped naming that kept row (greedy, so every drop is a verified pair)."""
@@ -369,4 +400,6 @@ __all__ = [
     "normalize_text",
     "shingles",
     "sketch",
+    "verbatim_key",
+    "verbatim_overlap",
 ]

@@ -15,16 +15,18 @@ import polars as pl
 
 from synthkit.config import Params
 from synthkit.cost import CostLedger
+from synthkit.errors import InputError
 from synthkit.gates.critic import gate_critic
 from synthkit.io import write_text
 from synthkit.gates.llm_critic import gate_llm_critic
 from synthkit.gates.rules import gate_rules
+from synthkit.generators.combine import apply_quota, generate_candidates as generate_offline_backends
 from synthkit.generators.llm import generate_llm
 from synthkit.generators.template import generate_template
 from synthkit.generators.variation import generate_variations
 from synthkit.pipeline import run_gates
 from synthkit.review import Decision, apply_decisions, gate_review
-from synthkit.schemas import Reject, polars_schema
+from synthkit.schemas import Example, Reject, conform, polars_schema
 from synthkit.spec import Spec
 
 
@@ -71,14 +73,22 @@ def approve(frame: pl.DataFrame, seed_texts: list[str], spec: Spec, params: Para
 
 def generate_candidates(spec: Spec, seeds: pl.DataFrame, params: Params, decisions: dict[str, Decision], *,
                         prompts_dir: str | Path = "prompts", cache_dir: str | Path = "data/llm_cache/generate",
-                        progress: bool = True) -> Generated:
-    """All rounds of candidates (unique ids, sorted, each row's `round` set) and the generate rejects."""
+                        progress: bool = True, unlabeled: pl.DataFrame | None = None) -> Generated:
+    """Candidates of every backend in generate.backends (unique ids, sorted) and the generate rejects.
+
+    `template` stands for the scenario-first generator (generate.backend: template renders offline, openai asks the
+    LLM) with seed variation, run for generate.rounds rounds (each row's `round` set); pseudo_label and seed_variation
+    come from synthkit.generators.combine. generate.quotas caps each backend's candidates.
+    """
     gen = params.generate
+    unknown = sorted(set(gen.quotas) - set(gen.backends))
+    if unknown:
+        raise InputError("params.yaml", f"quota for a backend that is not in generate.backends: {unknown[0]}", field="generate.quotas")
     out = Generated(pl.DataFrame(), pl.DataFrame(schema=polars_schema(Reject)), CostLedger())
     frames, reject_frames = [], [out.rejects]
     pool = seeds
     seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
-    for r in range(1, gen.rounds + 1):
+    for r in range(1, (gen.rounds if "template" in gen.backends else 0) + 1):
         parts = []
         if gen.backend == "openai":
             res = generate_llm(spec, pool, gen, params.llm, params.seed, prompts_dir=prompts_dir, cache_dir=cache_dir,
@@ -102,6 +112,12 @@ def generate_candidates(spec: Spec, seeds: pl.DataFrame, params: Params, decisio
                                ledger=out.ledger, progress=progress)
             out.approved_by_round[str(r)] = approved.height
             pool = pl.concat([pool, approved.with_columns(pl.lit("seed").alias("split"))], how="vertical_relaxed")
-    out.candidates = pl.concat(frames).sort("id")
+    scenario_rows = pl.concat(frames) if frames else pl.DataFrame(schema=polars_schema(Example))
+    frames = [apply_quota(scenario_rows, gen.quotas.get("template"), params.seed, "template")]
+    others = [b for b in gen.backends if b != "template"]
+    if others:
+        offline = gen.model_copy(update={"backends": others, "quotas": {k: v for k, v in gen.quotas.items() if k in others}})
+        frames.append(generate_offline_backends(spec, seeds, unlabeled, offline, params.seed))
+    out.candidates = conform(pl.concat([conform(f, Example) for f in frames]), Example).unique("id", keep="first", maintain_order=True).sort("id")
     out.rejects = pl.concat(reject_frames).unique("id", keep="first").sort("id")
     return out

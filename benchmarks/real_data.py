@@ -1,0 +1,255 @@
+"""Does the synthetic mix beat real data alone on public intent data? Banking77 and CLINC150, read in place.
+
+For each dataset and each of 5 draws: k=10 seeds per label from the train split, the rest of the train split
+as the unlabeled pool (labels hidden), the test split as the protected eval set (CLINC150: in-scope test rows).
+Each draw runs the library code the DVC stages run: prepare (load_labeled / load_unlabeled), generate
+(generate_candidates with the configured backends), validate (format + rule gates), filter (PII, toxicity,
+critic, consistency), dedupe (against seeds and the eval set), mix, evaluate (real-only vs mix, and each
+backend alone). Gate settings are the project's params.yaml; BENCH overrides the generator and mix knobs.
+
+Leakage: with the full train split as seeds and the held-out splits as eval (Banking77: test; CLINC150:
+validation + test), the dedupe gate's report and the verbatim overlap (same text up to case and whitespace).
+
+Hyperparameters were chosen with `--dev`: the eval set is then 1,500 texts carved from the pool of each draw
+(held out of the pool), never the test split.
+
+    python benchmarks/real_data.py                 # both datasets, 5 draws -> reports/bench/real_data.json
+    python benchmarks/real_data.py --dev --draws 2 # the same on a dev split carved from the pool (for tuning)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from collections import defaultdict
+from pathlib import Path
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from synthkit.byod import derive_spec  # noqa: E402
+from synthkit.config import Columns, Params  # noqa: E402
+from synthkit.schemas import Example, rows_to_frame  # noqa: E402
+from synthkit.dedupe import dedupe, verbatim_overlap  # noqa: E402
+from synthkit.evaluate import evaluate  # noqa: E402
+from synthkit.backend_uplift import uplift_by_backend  # noqa: E402
+from synthkit.filtering import filter_candidates  # noqa: E402
+from synthkit.gates.pii import build_analyzer  # noqa: E402
+from synthkit.gates.rules import gate_format, gate_rules  # noqa: E402
+from synthkit.generators.combine import generate_candidates  # noqa: E402
+from synthkit.io import read_yaml, write_json  # noqa: E402
+from synthkit.mix import mix, mix_weights  # noqa: E402
+from synthkit.pipeline import run_gates  # noqa: E402
+from synthkit.prepare import load_labeled, load_unlabeled  # noqa: E402
+from synthkit.spec import Spec  # noqa: E402
+
+DATASETS = ROOT.parent / "shared" / "datasets"
+SOURCES = {
+    "banking77": {"file": "banking77/banking77.jsonl", "eval_splits": ["test"], "leak_splits": ["test"], "drop_labels": []},
+    "clinc150": {"file": "clinc150/clinc150.jsonl", "eval_splits": ["test"], "leak_splits": ["validation", "test"], "drop_labels": ["oos"]},
+}
+K = 10
+DRAWS = 5
+DEV_SIZE = 1500
+# generator and mix knobs for this benchmark (chosen on --dev); everything else comes from params.yaml
+BENCH = {
+    "generate": {
+        "backends": ["pseudo_label", "seed_variation"],
+        "quotas": {"seed_variation": 1000},
+        "pseudo_label": {"rounds": 1, "label_cap": 1000, "cap_growth": 1.0, "weight": 0.5, "agreement": "views"},
+    },
+    "mix": {"synthetic_ratio": 0.9, "synthetic_weight": 0.5},
+}
+
+
+def slug(label: str) -> str:
+    """A spec-valid label name: Banking77 has 'Refund_not_showing_up' and 'reverted_card_payment?'."""
+    return re.sub(r"[^a-z0-9_]+", "_", label.lower()).strip("_")
+
+
+def read_rows(name: str) -> list[dict]:
+    src = SOURCES[name]
+    rows = [json.loads(line) for line in (DATASETS / src["file"]).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [{**r, "label": slug(r["label"])} for r in rows if r["label"] not in src["drop_labels"]]
+
+
+def merge(base: dict, over: dict) -> dict:
+    """`over` merged into `base`, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = merge(out.get(key) or {}, value) if isinstance(value, dict) and key != "quotas" else value
+    return out
+
+
+def bench_params() -> Params:
+    return Params.model_validate(merge(read_yaml(ROOT / "params.yaml"), BENCH))
+
+
+def write_jsonl(rows: list[dict], path: Path) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def draw_split(train: list[dict], draw: int, dev: bool) -> tuple[list[dict], list[dict], list[dict]]:
+    """k seeds per label, the rest as pool; with dev, DEV_SIZE labeled texts carved from the pool."""
+    rng = random.Random(f"real_data:{draw}")
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(train):
+        by_label[r["label"]].append(i)
+    seed_idx = sorted(i for lab in sorted(by_label) for i in rng.sample(by_label[lab], K))
+    chosen = set(seed_idx)
+    rest = [i for i in range(len(train)) if i not in chosen]
+    rng.shuffle(rest)
+    dev_idx = rest[:DEV_SIZE] if dev else []
+    pool_idx = sorted(rest[DEV_SIZE:] if dev else rest)
+    return [train[i] for i in seed_idx], [train[i] for i in pool_idx], [train[i] for i in sorted(dev_idx)]
+
+
+_WORKER: dict = {}
+
+
+def run_task(task: tuple[str, int, bool]) -> dict:
+    """One (dataset, draw) in a worker process; params, PII analyzer and rows are built once per process."""
+    name, draw, dev = task
+    if "params" not in _WORKER:
+        _WORKER["params"] = bench_params()
+        _WORKER["analyzer"] = build_analyzer(_WORKER["params"].filter.pii.spacy_model) if _WORKER["params"].filter.pii.enabled else None
+    if name not in _WORKER:
+        _WORKER[name] = read_rows(name)
+    t0 = time.perf_counter()
+    out = run_draw(name, _WORKER[name], draw, _WORKER["params"], _WORKER["analyzer"], dev)
+    out["wall_s"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, dev: bool) -> dict:
+    train = [r for r in rows if r["split"] == "train"]
+    seeds_raw, pool_raw, dev_raw = draw_split(train, draw, dev)
+    eval_raw = dev_raw if dev else [r for r in rows if r["split"] in SOURCES[name]["eval_splits"]]
+    labels = sorted({r["label"] for r in train})
+    spec = Spec.model_validate(derive_spec(labels, name=name, source=name))
+    cols = Columns()
+    seed = params.seed + draw
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        keep = lambda rs: [{"text": r["text"], "label": r["label"]} for r in rs]  # noqa: E731
+        seeds, _ = load_labeled(write_jsonl(keep(seeds_raw), tmp / "seeds.jsonl"), "seed", cols, labels)
+        eval_, _ = load_labeled(write_jsonl(keep(eval_raw), tmp / "eval.jsonl"), "eval", cols, labels)
+        pool = load_unlabeled(write_jsonl([{"text": r["text"]} for r in pool_raw], tmp / "pool.jsonl"), cols)
+    t0 = time.perf_counter()
+    candidates = generate_candidates(spec, seeds, pool, params.generate, seed)
+    t_gen = time.perf_counter() - t0
+    validated, _ = run_gates(candidates, [("format", lambda f: gate_format(f.to_dicts())), ("rule", lambda f: gate_rules(f, spec))])
+    filtered, _ = filter_candidates(validated, seeds, params.filter, {}, analyzer, None)
+    deduped, _, _ = dedupe(filtered, seeds, eval_, params.dedupe)
+    train_mix, _ = mix(seeds, deduped, params.mix, seed)
+    t_gates = time.perf_counter() - t0 - t_gen
+    real = mix_weights(seeds.filter(pl.col("split") == "seed"), params.mix)
+    metrics, _, _ = evaluate(real, train_mix, eval_, labels, params.evaluate)
+    by_backend = uplift_by_backend(train_mix, eval_, labels, params.evaluate, metrics["real_only"]["macro_f1"])
+    pl_rows = train_mix.filter(pl.col("generator").struct.field("backend") == "pseudo_label")
+    truth = {r["text"]: r["label"] for r in pool_raw}
+    pl_acc = sum(truth.get(t) == lab for t, lab in pl_rows.select("text", "label").iter_rows()) / max(pl_rows.height, 1)
+    out = {
+        "draw": draw, "seeds": seeds.height, "pool": pool.height, "eval": eval_.height,
+        "candidates": candidates.height, "validated": validated.height, "filtered": filtered.height, "deduped": deduped.height,
+        "synthetic_in_mix": metrics["train_rows"]["synthetic_in_mix"], "pseudo_label_accuracy": round(pl_acc, 4),
+        "real_only_macro_f1": metrics["real_only"]["macro_f1"], "mix_macro_f1": metrics["mix"]["macro_f1"],
+        "uplift": metrics["uplift"]["macro_f1"], "by_backend": by_backend, "generate_s": round(t_gen, 1), "gates_s": round(t_gates, 1),
+    }
+    print(f"{name} draw {draw}: {json.dumps(out)}", flush=True)
+    return out
+
+
+def leakage(name: str, params: Params) -> dict:
+    """Full train split as seeds, the held-out splits as eval: the dedupe gate's report and the verbatim overlap."""
+    def frame(rs: list[dict], prefix: str) -> pl.DataFrame:
+        return pl.DataFrame({"id": [f"{prefix}{i}" for i in range(len(rs))], "text": [r["text"] for r in rs], "label": [r["label"] for r in rs]})
+
+    src = SOURCES[name]
+    raw = [json.loads(line) for line in (DATASETS / src["file"]).read_text(encoding="utf-8").splitlines() if line.strip()]
+    train = frame([r for r in raw if r["split"] == "train"], "t")
+    held = frame([r for r in raw if r["split"] in src["leak_splits"]], "e")
+    _, _, report = dedupe(rows_to_frame([], Example), train, held, params.dedupe)
+    verbatim = verbatim_overlap(held.to_dicts(), train.to_dicts())
+    exact = sum(any(n["kind"] == "exact" for n in item["neighbours"]) for item in report["leaked_eval_items"])
+    return {
+        "verbatim": verbatim["n_eval_texts"], "gate_exact_normalized": exact, "gate_exact_or_near": report["n_leaked_eval_items"],
+        "eval_splits": src["leak_splits"], "texts": [i["eval_text"] for i in verbatim["items"]],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws", type=int, default=DRAWS)
+    ap.add_argument("--datasets", nargs="*", default=list(SOURCES))
+    ap.add_argument("--dev", action="store_true", help="score on a dev split carved from the pool, not the test split")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes over (dataset, draw) pairs")
+    ap.add_argument("--from-log", default=None, help="aggregate the per-draw lines of an earlier run's output instead of running")
+    ap.add_argument("--out", default=str(ROOT / "reports" / "bench" / "real_data.json"))
+    args = ap.parse_args()
+    missing = [n for n in args.datasets if not (DATASETS / SOURCES[n]["file"]).exists()]
+    if missing:
+        print(f"skipped: {', '.join(missing)} not found under {DATASETS}")
+        args.datasets = [n for n in args.datasets if n not in missing]
+        if not args.datasets:
+            return
+    params = bench_params()
+    result: dict = {"k_per_label": K, "draws": args.draws, "eval": "dev split carved from the pool" if args.dev else "test split", "settings": BENCH}
+    tasks = [(name, d, args.dev) for name in args.datasets for d in range(args.draws)]
+    t_all = time.perf_counter()
+    if args.from_log:  # aggregate the per-draw lines an interrupted run printed (wall_s is then unknown)
+        logged = {}
+        for line in Path(args.from_log).read_text(encoding="utf-8").splitlines():
+            m = re.match(r"^(\w+) draw (\d+): (\{.*\})$", line)
+            if m:
+                logged[(m.group(1), int(m.group(2)))] = {"wall_s": None, **json.loads(m.group(3))}
+        tasks = [t for t in tasks if (t[0], t[1]) in logged]
+        done = [logged[(t[0], t[1])] for t in tasks]
+        result["draws_completed"] = {name: sum(t[0] == name for t in tasks) for name in args.datasets}
+    elif args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            done = list(pool.map(run_task, tasks))
+    else:
+        done = [run_task(t) for t in tasks]
+    result["wall_s_total"] = round(time.perf_counter() - t_all, 1)
+    result["jobs"] = args.jobs
+    for name in args.datasets:
+        runs = [r for t, r in zip(tasks, done) if t[0] == name]
+        walls = [r["wall_s"] for r in runs]
+        wall = sum(walls) if None not in walls else None  # per-draw wall times summed: the sequential cost of the dataset
+        ups = [r["uplift"] for r in runs]
+        mean = lambda xs: round(statistics.fmean(xs), 6)  # noqa: E731
+        std = lambda xs: round(statistics.pstdev(xs), 6) if len(xs) > 1 else 0.0  # noqa: E731
+        result[f"{name}.real_only_macro_f1"] = mean([r["real_only_macro_f1"] for r in runs])
+        result[f"{name}.real_only_macro_f1_std"] = std([r["real_only_macro_f1"] for r in runs])
+        result[f"{name}.mix_macro_f1"] = mean([r["mix_macro_f1"] for r in runs])
+        result[f"{name}.mix_macro_f1_std"] = std([r["mix_macro_f1"] for r in runs])
+        result[f"{name}.uplift_mean"] = mean(ups)
+        result[f"{name}.uplift_std"] = std(ups)
+        for backend in sorted({b for r in runs for b in r["by_backend"]}):
+            vals = [r["by_backend"].get(backend, {}).get("uplift_macro_f1", 0.0) for r in runs]
+            result[f"{name}.uplift_{backend}_mean"] = mean(vals)
+            result[f"{name}.uplift_{backend}_std"] = std(vals)
+        result[f"{name}.wall_s"] = round(wall, 1) if wall is not None else None
+        if not args.dev:
+            leak = leakage(name, params)
+            result[f"{name}.leakage_found"] = leak["verbatim"]
+            result[f"{name}.leakage_detail"] = leak
+        result[f"{name}.runs"] = runs
+        print(f"{name}: uplift {result[f'{name}.uplift_mean']:+.4f} +- {result[f'{name}.uplift_std']:.4f}, wall {wall}s", flush=True)
+    write_json(result, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Bring your own data: infer the column mapping of a labeled file, derive a spec from its labels, scaffold params."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from synthkit.config import Columns, Params
+from synthkit.errors import InputError
+from synthkit.io import _iter_records, read_records, read_yaml
+from synthkit.schemas import RawLabeled
+from synthkit.spec import Spec
+
+TEXT_NAMES = ("text", "utterance", "sentence", "query", "message", "content", "body", "question", "input")
+LABEL_NAMES = ("label", "intent", "category", "class", "target", "topic", "labels")
+OPTIONAL = {"group": ("group", "scenario", "scenario_id", "paraphrase_group"), "slices": ("slices", "slice", "tags"), "channel": ("channel",)}
+LABEL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def header(path: str | Path) -> list[str]:
+    """The column names of a CSV/JSONL/Parquet file (the first record's keys)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(str(path), "file not found")
+    for _, rec in _iter_records(path, None):
+        return list(rec)
+    raise InputError(str(path), "no rows to infer columns from")
+
+
+def infer_columns(path: str | Path, text: str | None = None, label: str | None = None) -> Columns:
+    """The column mapping of a labeled file: given names win, else well-known names (text/utterance/..., label/intent/...)."""
+    cols = header(path)
+    lower = {c.lower(): c for c in cols}
+
+    def pick(given: str | None, names: tuple[str, ...], field: str) -> str | None:
+        if given is not None:
+            if given not in cols:
+                raise InputError(str(path), f"column {given!r} not found (columns: {', '.join(cols)})", field=given)
+            return given
+        return next((lower[n] for n in names if n in lower), None)
+
+    found_text = pick(text, TEXT_NAMES, "text")
+    found_label = pick(label, LABEL_NAMES, "label")
+    for name, value, option in (("text", found_text, "--text-column"), ("label", found_label, "--label-column")):
+        if value is None:
+            raise InputError(str(path), f"cannot tell which column holds the {name} (columns: {', '.join(cols)}); pass {option}")
+    optional = {k: next((lower[n] for n in names if n in lower), k) for k, names in OPTIONAL.items()}
+    return Columns(text=found_text, label=found_label, **optional)
+
+
+def labels_of(path: str | Path, columns: Columns) -> list[str]:
+    """Sorted distinct labels of a labeled file; a column the mapping names but the file lacks is an InputError."""
+    return sorted({rec.label for _, rec in read_records(path, RawLabeled, columns.model_dump())})
+
+
+def load_definitions(path: str | Path | None) -> dict[str, str]:
+    """Optional label definitions: a YAML mapping label -> definition."""
+    if path is None:
+        return {}
+    raw = read_yaml(path) or {}
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise InputError(str(path), "expected a mapping of label name -> definition text")
+    return raw
+
+
+def derive_spec(labels: list[str], definitions: dict[str, str] | None = None, name: str = "my_task", source: str = "the seeds") -> dict[str, Any]:
+    """A minimal valid spec from the seeds' labels: no scenarios (the template backend renders nothing), so
+    the template-free backends (pseudo_label, seed_variation) supply the candidates offline."""
+    definitions = definitions or {}
+    bad = [lab for lab in labels if not LABEL_NAME.match(lab)]
+    if bad:
+        raise InputError(source, f"label {bad[0]!r} is not a valid label name (lower-case letters, digits and _, starting with a letter); rename it in the data", field="label")
+    unknown = sorted(set(definitions) - set(labels))
+    if unknown:
+        raise InputError(source, f"definition for unknown label {unknown[0]!r}", field="label")
+    spec = {
+        "task": {"name": name, "type": "classification", "description": f"Classify each text into one of {len(labels)} labels (derived from {source})."},
+        "labels": [
+            {"name": lab, "definition": definitions.get(lab) or f"Texts labelled {lab} in the seed data."}
+            for lab in labels
+        ],
+    }
+    Spec.model_validate(spec)  # the derived spec must load like a hand-written one
+    return spec
+
+
+def scaffold_params(base: dict | None, columns: Columns, seeds: str, eval_: str | None, unlabeled: str | None) -> dict:
+    """params.yaml contents for a new dataset: the base params (or the defaults) with the input files, the column
+    mapping and template-free backends set; validated against the params model."""
+    params = dict(base) if base else Params().model_dump(by_alias=True, mode="json")
+    prepare = dict(params.get("prepare") or {})
+    prepare["columns"] = columns.model_dump()
+    prepare["seeds"] = seeds
+    if eval_ is not None:
+        prepare["eval"] = eval_
+    if unlabeled is not None:
+        prepare["unlabeled"] = unlabeled
+        prepare["production"] = unlabeled
+    params["prepare"] = prepare
+    generate = dict(params.get("generate") or {})
+    generate["backends"] = ["pseudo_label", "seed_variation"] if unlabeled else ["seed_variation"]
+    params["generate"] = generate
+    Params.model_validate(params)
+    return params

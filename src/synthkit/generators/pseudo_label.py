@@ -1,0 +1,102 @@
+"""Pseudo-labeling: the seed-trained student labels a pool of unlabeled real texts, in rounds of self-training.
+
+Each round the student (trained on the seeds plus the previous round's pseudo-labels) relabels the whole pool;
+per label the most confident texts are taken, up to a cap that grows every round (class-balanced selection).
+Optionally two single-view students (word n-grams, char n-grams) and/or the nearest seed must agree with the
+student, which keeps the pseudo-labels cleaner than confidence alone. Rows carry their confidence and the
+round they were first taken in; they are candidates like any other and go through every gate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from synthkit.config import PseudoLabelParams
+from synthkit.generators.template import template_hash
+from synthkit.schemas import CHANNELS, Example, Generator, content_id, rows_to_frame
+from synthkit.student import train_student
+
+BACKEND = "pseudo_label"
+STUDENT = "tfidf_logreg"
+
+
+def _view_predictions(texts: list[str], labels: list[str], weights: list[float], pool: list[str], C: float) -> list[np.ndarray]:
+    """Predictions of two students that each see one view of the text: word 1-2-grams and char 2-5-grams."""
+    out = []
+    for analyzer, ngrams in (("word", (1, 2)), ("char_wb", (2, 5))):
+        vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True)
+        clf = LogisticRegression(C=C, max_iter=3000).fit(vec.fit_transform(texts), labels, sample_weight=np.asarray(weights))
+        out.append(np.asarray(clf.predict(vec.transform(pool))))
+    return out
+
+
+def _nearest_seed_labels(seed_texts: list[str], seed_labels: list[str], pool: list[str]) -> np.ndarray:
+    """The label of each pool text's most similar seed (cosine over char 2-5-gram TF-IDF)."""
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True).fit(seed_texts + pool)
+    sims = vec.transform(pool) @ vec.transform(seed_texts).T
+    nearest = np.asarray(sims.argmax(axis=1)).ravel()
+    return np.asarray(seed_labels)[nearest]
+
+
+def select_pseudo_labels(
+    seed_texts: list[str], seed_labels: list[str], pool: list[str], params: PseudoLabelParams
+) -> list[tuple[int, str, float, int]]:
+    """Self-training over the pool; returns (pool position, label, confidence, first round) sorted by position.
+
+    Deterministic: the student is deterministic and ties in confidence break by pool position.
+    """
+    if not pool or len(set(seed_labels)) < 2:
+        return []
+    first_round: dict[int, int] = {}
+    chosen: list[tuple[int, str, float]] = []
+    texts, labels, weights = list(seed_texts), list(seed_labels), [1.0] * len(seed_texts)
+    knn = _nearest_seed_labels(seed_texts, seed_labels, pool) if params.agreement in ("knn", "views_knn") else None
+    for rnd in range(1, params.rounds + 1):
+        model = train_student(texts, labels, weights, C=params.C)
+        proba = model.predict_proba(pool)
+        classes = np.asarray(model.classes_)
+        pred = classes[proba.argmax(axis=1)]
+        conf = proba.max(axis=1)
+        ok = conf >= params.min_confidence
+        if params.agreement in ("views", "views_knn"):
+            for view_pred in _view_predictions(texts, labels, weights, pool, params.C):
+                ok &= view_pred == pred
+        if knn is not None:
+            ok &= knn == pred
+        cap = int(round(params.label_cap * params.cap_growth ** (rnd - 1)))
+        chosen = []
+        for lab in classes:
+            idx = np.flatnonzero((pred == lab) & ok)
+            order = idx[np.lexsort((idx, -conf[idx]))][:cap]
+            chosen.extend((int(i), str(lab), float(conf[i])) for i in order)
+        for pos, _, _ in chosen:
+            first_round.setdefault(pos, rnd)
+        texts = list(seed_texts) + [pool[p] for p, _, _ in chosen]
+        labels = list(seed_labels) + [lab for _, lab, _ in chosen]
+        weights = [1.0] * len(seed_texts) + [params.weight] * len(chosen)
+    return sorted((p, lab, c, first_round[p]) for p, lab, c in chosen)
+
+
+def generate_pseudo_labels(seeds: pl.DataFrame, pool: pl.DataFrame, params: PseudoLabelParams) -> pl.DataFrame:
+    """Pseudo-labeled candidates from the unlabeled pool (texts identical to a seed are skipped), sorted by id."""
+    train = seeds.filter(pl.col("split") == "seed").sort("id")
+    seed_set = set(train["text"].to_list())
+    pool = pool.filter(~pl.col("text").is_in(list(seed_set))).unique("text", keep="first").sort("id")
+    pool_rows = pool.select("id", "text", "channel").to_dicts()
+    picked = select_pseudo_labels(train["text"].to_list(), train["label"].to_list(), [r["text"] for r in pool_rows], params)
+    recipe = template_hash(BACKEND, params.model_dump_json())
+    rows: dict[str, Example] = {}
+    for pos, label, conf, rnd in picked:
+        src = pool_rows[pos]
+        channel = src["channel"] if src["channel"] in CHANNELS else "chat"
+        ex_id = content_id("synthetic", BACKEND, label, src["text"])
+        rows.setdefault(ex_id, Example(
+            id=ex_id, text=src["text"], label=label, source="synthetic", scenario_id=f"pool_{src['id']}",
+            family="typical", channel=channel, split="candidate", parent_ids=[src["id"]],
+            confidence=round(conf, 6), round=rnd,
+            generator=Generator(backend=BACKEND, model=STUDENT, prompt_hash=recipe),
+        ))
+    return rows_to_frame(rows.values(), Example).sort("id")

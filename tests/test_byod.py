@@ -1,0 +1,206 @@
+"""Bring your own data: column mapping, derived spec, `synthkit init`, the template-free backends and quotas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from synthkit.byod import derive_spec, infer_columns, labels_of, scaffold_params
+from synthkit.cli import app
+from synthkit.config import Columns, GenerateParams, Params, PseudoLabelParams, SeedVariationParams
+from synthkit.errors import InputError
+from synthkit.generators.combine import generate_candidates
+from synthkit.generators.pseudo_label import generate_pseudo_labels, select_pseudo_labels
+from synthkit.generators.seed_variation import generate_seed_variations, recombine
+from synthkit.prepare import load_labeled, load_unlabeled
+from synthkit.spec import Spec
+
+TOPICS = {
+    "card_lost": ["i lost my card", "my card is missing", "card was stolen yesterday", "cannot find my bank card anywhere",
+                  "lost card, please block it", "someone stole my card and wallet"],
+    "balance_check": ["what is my balance", "how much money is in my account", "show me my account balance please",
+                      "check balance on savings", "balance of my checking account", "how much do i have left"],
+    "transfer_fail": ["my transfer failed", "the transfer did not go through", "why was my transfer declined",
+                      "transfer to my friend failed again", "money transfer error", "payment transfer was rejected"],
+}
+POOL = ["i think i lost my card at the shop", "what's my current balance", "transfer failed with an error",
+        "my wallet and card were stolen", "how much is in savings", "the bank declined my transfer", "block my lost card"]
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    if path.suffix == ".csv":
+        pl.DataFrame(rows).write_csv(path)
+    elif path.suffix == ".parquet":
+        pl.DataFrame(rows).write_parquet(path)
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _labeled(column_text="utterance", column_label="intent"):
+    return [{column_text: t, column_label: lab} for lab, ts in TOPICS.items() for t in ts]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_own_file_with_column_mapping_loads(tmp_path, suffix):
+    path = _write(tmp_path / f"seeds{suffix}", _labeled())
+    cols = infer_columns(path)
+    assert (cols.text, cols.label) == ("utterance", "intent")
+    labels = labels_of(path, cols)
+    assert labels == sorted(TOPICS)
+    seeds, dups = load_labeled(path, "seed", cols, labels)
+    assert seeds.height == 18 and dups == 0
+    assert set(seeds["label"]) == set(TOPICS)
+
+
+def test_bad_column_mapping_names_file_and_missing_column(tmp_path):
+    path = _write(tmp_path / "seeds.csv", _labeled())
+    with pytest.raises(InputError) as err:
+        load_labeled(path, "seed", Columns(text="utterance", label="category"), sorted(TOPICS))
+    assert str(path) in str(err.value) and "category" in str(err.value) and "missing column" in str(err.value)
+    with pytest.raises(InputError, match="column 'txt' not found"):
+        infer_columns(path, text="txt")
+    odd = _write(tmp_path / "odd.jsonl", [{"a": "x", "b": "y"}])
+    with pytest.raises(InputError, match="--text-column"):
+        infer_columns(odd)
+
+
+def test_derived_spec_is_valid_and_rejects_bad_label_names():
+    spec = Spec.model_validate(derive_spec(sorted(TOPICS), {"card_lost": "The customer's card is lost or stolen."}))
+    assert spec.label_names == sorted(TOPICS)
+    assert spec.labels[1].definition == "The customer's card is lost or stolen." and not spec.scenarios
+    with pytest.raises(InputError, match="Refund_not_showing_up"):
+        derive_spec(["ok_label", "Refund_not_showing_up"])
+    with pytest.raises(InputError, match="unknown label 'nope'"):
+        derive_spec(["a_b", "c_d"], {"nope": "a definition text"})
+
+
+def test_scaffolded_params_validate_and_point_at_the_files():
+    params = scaffold_params(None, Columns(text="utterance", label="intent"), "mine/seeds.csv", "mine/eval.csv", "mine/pool.jsonl")
+    p = Params.model_validate(params)
+    assert (p.prepare.seeds, p.prepare.eval, p.prepare.unlabeled) == ("mine/seeds.csv", "mine/eval.csv", "mine/pool.jsonl")
+    assert p.prepare.columns.text == "utterance" and p.generate.backends == ["pseudo_label", "seed_variation"]
+    assert Params.model_validate(scaffold_params(None, Columns(), "s.csv", None, None)).generate.backends == ["seed_variation"]
+
+
+def test_init_writes_spec_and_params_refuses_overwrite(tmp_path):
+    seeds = _write(tmp_path / "seeds.csv", _labeled())
+    evalf = _write(tmp_path / "eval.jsonl", _labeled())
+    pool = _write(tmp_path / "pool.jsonl", [{"utterance": t} for t in POOL])
+    spec_out, params_out = tmp_path / "spec" / "spec.yaml", tmp_path / "params.yaml"
+    args = ["init", str(seeds), "--eval", str(evalf), "--unlabeled", str(pool), "--spec", str(spec_out), "--params", str(params_out)]
+    runner = CliRunner()
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "3 labels" in res.output and "Next:" in res.output
+    spec = Spec.model_validate(yaml.safe_load(spec_out.read_text()))
+    assert spec.label_names == sorted(TOPICS)
+    params = Params.model_validate(yaml.safe_load(params_out.read_text()))
+    assert params.prepare.seeds == str(seeds) and params.prepare.columns.label == "intent"
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "--force" in again.output
+    assert runner.invoke(app, [*args, "--force"]).exit_code == 0
+    bad = runner.invoke(app, [*args, "--force", "--label-column", "nope"])
+    assert bad.exit_code == 2 and "'nope' not found" in bad.output
+
+
+def _seeds_and_pool(tmp_path):
+    cols = Columns(text="utterance", label="intent")
+    seeds, _ = load_labeled(_write(tmp_path / "s.jsonl", _labeled()), "seed", cols, sorted(TOPICS))
+    pool = load_unlabeled(_write(tmp_path / "p.jsonl", [{"utterance": t} for t in POOL + ["i lost my card"]]), cols)
+    return seeds, pool
+
+
+def test_pseudo_label_rows_carry_confidence_round_and_backend(tmp_path):
+    seeds, pool = _seeds_and_pool(tmp_path)
+    params = PseudoLabelParams(rounds=2, label_cap=1, cap_growth=2.0, agreement="none")
+    out = generate_pseudo_labels(seeds, pool, params)
+    assert out.height == len(set(out["text"])) <= 6  # caps 1 then 2 per label, 3 labels
+    assert "i lost my card" not in out["text"].to_list()  # a seed text is never pseudo-labeled
+    assert set(out["generator"].struct.field("backend")) == {"pseudo_label"}
+    assert out["round"].min() >= 1 and out["round"].max() <= 2 and out["confidence"].is_between(0, 1).all()
+    assert set(out["source"]) == {"synthetic"} and all(len(p) == 1 for p in out["parent_ids"])
+    truth = {"i think i lost my card at the shop": "card_lost", "what's my current balance": "balance_check", "transfer failed with an error": "transfer_fail"}
+    got = dict(out.select("text", "label").iter_rows())
+    assert sum(got.get(t) == lab for t, lab in truth.items()) >= 2
+    assert out.equals(generate_pseudo_labels(seeds, pool.sample(fraction=1.0, shuffle=True, seed=3), params))  # order-free
+
+
+def test_pseudo_label_confidence_threshold_and_cap():
+    texts = [t for ts in TOPICS.values() for t in ts]
+    labels = [lab for lab, ts in TOPICS.items() for _ in ts]
+    none = select_pseudo_labels(texts, labels, POOL, PseudoLabelParams(rounds=1, label_cap=5, min_confidence=0.999, agreement="none"))
+    assert none == []
+    capped = select_pseudo_labels(texts, labels, POOL, PseudoLabelParams(rounds=1, label_cap=1, agreement="none"))
+    assert len(capped) <= 3 and len({lab for _, lab, _, _ in capped}) == len(capped)
+
+
+def test_seed_variation_needs_no_templates(tmp_path):
+    seeds, _ = _seeds_and_pool(tmp_path)
+    spec = Spec.model_validate(derive_spec(sorted(TOPICS)))
+    out = generate_seed_variations(seeds, spec, SeedVariationParams(per_seed=3, hard_negatives_per_pair=2, confused_pairs=3), ["chat", "email"], 13)
+    assert out.height > 0 and set(out["generator"].struct.field("backend")) == {"seed_variation"}
+    assert not set(out["text"]) & set(seeds["text"])
+    assert out["label"].is_in(sorted(TOPICS)).all()
+    assert out.equals(generate_seed_variations(seeds, spec, SeedVariationParams(per_seed=3, hard_negatives_per_pair=2, confused_pairs=3), ["chat", "email"], 13))
+
+
+def test_recombine_keeps_in_label_phrasing():
+    import random
+
+    text = recombine("my card is gone, please block it", ["i lost it at the shop, can you freeze it"], random.Random(1))
+    assert text == "my card is gone, can you freeze it"
+    assert recombine("no boundary here", ["nor here"], random.Random(1)) is None
+
+
+def test_backends_combine_under_quotas(tmp_path, spec):
+    seeds, pool = _seeds_and_pool(tmp_path)
+    params = GenerateParams(backends=["seed_variation", "pseudo_label"], quotas={"seed_variation": 4}, pseudo_label=PseudoLabelParams(agreement="none"))
+    out = generate_candidates(Spec.model_validate(derive_spec(sorted(TOPICS))), seeds, pool, params, 13)
+    backends = out["generator"].struct.field("backend").value_counts().sort("backend")
+    counts = dict(backends.iter_rows())
+    assert counts["seed_variation"] == 4 and counts["pseudo_label"] >= 1
+    with pytest.raises(InputError, match="quota for a backend"):
+        generate_candidates(spec, seeds, pool, GenerateParams(backends=["template"], quotas={"pseudo_label": 3}), 13)
+    with pytest.raises(InputError, match="unlabeled pool"):
+        generate_candidates(spec, seeds, None, GenerateParams(backends=["pseudo_label"]), 13)
+
+
+def _prepare_stage(tmp_path: Path, columns: dict) -> object:
+    from tests.repo_copy import REPO, run
+
+    seeds = _write(tmp_path / "own_seeds.jsonl", _labeled())
+    evalf = _write(tmp_path / "own_eval.parquet", _labeled())
+    pool = _write(tmp_path / "own_pool.csv", [{"utterance": t} for t in POOL])
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(derive_spec(sorted(TOPICS))))
+    params = Params().model_dump(by_alias=True, mode="json")
+    params["prepare"]["columns"] = {**params["prepare"]["columns"], **columns}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return run(
+        ["python", str(REPO / "stages/prepare.py"), "--params", str(tmp_path / "params.yaml"), "--spec", str(spec),
+         "--seeds", str(seeds), "--eval", str(evalf), "--production", str(pool), "--unlabeled", str(pool),
+         "--out-dir", str(tmp_path / "out"), "--counts", str(tmp_path / "out/counts.json")],
+        cwd=REPO, check=False,
+    )
+
+
+def test_prepare_stage_reads_own_files_through_the_mapping(tmp_path):
+    res = _prepare_stage(tmp_path, {"text": "utterance", "label": "intent"})
+    assert res.returncode == 0, res.stderr
+    counts = json.loads((tmp_path / "out/counts.json").read_text())
+    assert counts["unlabeled"] == len(POOL) and counts["eval"] == 18 and counts["seed_labels"] == 3
+    assert set(pl.read_parquet(tmp_path / "out/unlabeled.parquet")["split"]) == {"unlabeled"}
+
+
+def test_prepare_stage_bad_mapping_is_one_line_naming_file_and_column(tmp_path):
+    res = _prepare_stage(tmp_path, {"text": "utterance", "label": "category"})
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0
+    assert "own_seeds.jsonl" in res.stderr and "field 'category': missing column" in res.stderr
+    assert not (tmp_path / "out").exists()
