@@ -4,6 +4,7 @@ import json
 
 from synthkit import stage
 from synthkit.config import load_params
+from synthkit.engine import open_engine
 from synthkit.filtering import filter_candidates
 from synthkit.gates.pii import build_analyzer
 from synthkit.io import read_parquet, write_csv, write_json, write_parquet, write_text
@@ -19,7 +20,8 @@ def main(args) -> None:
     seeds = read_parquet(args.seeds)
     decisions = load_decisions(args.decisions, spec.label_names)
     analyzer = build_analyzer(params.filter.pii.spacy_model) if params.filter.pii.enabled else None
-    kept, rejects = filter_candidates(validated, seeds, params.filter, decisions, analyzer, params.llm)
+    with open_engine(params) as engine:
+        kept, rejects = filter_candidates(validated, seeds, params.filter, decisions, analyzer, params.llm, engine)
     sample = review_sample(kept, rejects, params.filter.review, params.seed)
     write_parquet(kept, args.out)
     write_parquet(rejects, args.rejects)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 
 from synthkit.config import FilterParams, LlmParams
+from synthkit.engine import LocalEngine, pii_batch, toxicity_batch
 from synthkit.gates.base import KEEP
 from synthkit.gates.consistency import gate_consistency
 from synthkit.gates.critic import gate_critic
@@ -23,8 +26,10 @@ def seed_student(seeds: pl.DataFrame, C: float):
     return train_student(train["text"].to_list(), train["label"].to_list(), C=C)
 
 
-def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParams, decisions: dict[str, Decision], analyzer, llm: LlmParams | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Run the filter gates in order; human decisions are applied first (relabel) and last (reject)."""
+def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParams, decisions: dict[str, Decision], analyzer, llm: LlmParams | None = None, engine=None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Run the filter gates in order; human decisions are applied first (relabel) and last (reject).
+    The map-style gates (PII, toxicity) run on `engine` (synthkit.engine; default: this process)."""
+    engine = engine or LocalEngine()
     df = apply_decisions(df, decisions)
     student = seed_student(seeds, params.consistency.C) if params.consistency.enabled else None
     seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
@@ -38,8 +43,8 @@ def filter_candidates(df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParam
     return run_gates(
         df,
         [
-            ("pii", lambda f: gate_pii(f["text"].to_list(), params.pii, analyzer)),
-            ("toxicity", lambda f: gate_toxicity(f["text"].to_list(), params.toxicity, llm)),
+            ("pii", lambda f: engine.map_gate(f, lambda g: gate_pii(g["text"].to_list(), params.pii, analyzer), partial(pii_batch, params=params.pii))),
+            ("toxicity", lambda f: engine.map_gate(f, partial(toxicity_batch, params=params.toxicity, llm=llm), partial(toxicity_batch, params=params.toxicity, llm=llm))),
             ("critic", lambda f: gate_critic(f, seed_texts, params.critic)),
             ("consistency", consistency),
             ("review", lambda f: gate_review(f["id"].to_list(), decisions)),
