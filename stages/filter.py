@@ -5,6 +5,7 @@ import json
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.cost import CostLedger
+from synthkit.engine import open_engine
 from synthkit.filtering import filter_candidates
 from synthkit.gates.pii import build_analyzer
 from synthkit.generation import ensure_cache_dir
@@ -23,14 +24,15 @@ def main(args) -> None:
     decisions = load_decisions(args.decisions, spec.label_names)
     analyzer = build_analyzer(params.filter.pii.spacy_model) if params.filter.pii.enabled else None
     ledger = CostLedger()
-    if is_task(spec):  # extraction, rewrite, summarization: PII and toxicity on text and target, no consistency student
-        kept, rejects = filter_task(validated, seeds, params, decisions, analyzer)
-    else:
-        ensure_cache_dir(args.llm_cache)
-        kept, rejects = filter_candidates(
-            validated, seeds, params.filter, decisions, analyzer, params.llm,
-            spec=spec, prompts_dir=args.prompts, cache_dir=args.llm_cache, seed=params.seed, ledger=ledger,
-        )
+    with open_engine(params) as engine:
+        if is_task(spec):  # extraction, rewrite, summarization: PII and toxicity on text and target, no consistency student
+            kept, rejects = filter_task(validated, seeds, params, decisions, analyzer)
+        else:
+            ensure_cache_dir(args.llm_cache)
+            kept, rejects = filter_candidates(
+                validated, seeds, params.filter, decisions, analyzer, params.llm, engine,
+                spec=spec, prompts_dir=args.prompts, cache_dir=args.llm_cache, seed=params.seed, ledger=ledger,
+            )
     sample = review_sample(kept, rejects, params.filter.review, params.seed)
     write_parquet(kept, args.out)
     write_parquet(rejects, args.rejects)

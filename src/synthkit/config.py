@@ -129,6 +129,8 @@ class PiiParams(_Strict):
     spacy_model: str | None = None
     prescreen: bool = True
     entities: dict[str, PiiEntity] = Field(default_factory=dict)
+    workers: int = Field(0, ge=0)  # analyzer processes; 0: one per available core, 1: in this process
+    chunk_size: int = Field(2000, ge=1)  # texts per task sent to a worker process
 
 
 class ToxicityParams(_Strict):
@@ -268,6 +270,14 @@ class LlmParams(_Strict):
     retry_base_s: float = Field(1.0, ge=0.0)  # first backoff delay; doubles per retry, with jitter
 
 
+class RayParams(_Strict):
+    """`ray` in params.yaml: where engine: ray runs."""
+
+    address: str | None = None  # None: RAY_ADDRESS if set, else a local Ray started for the stage
+    num_cpus: int | None = Field(None, ge=1)  # CPUs of a locally started Ray (None: all)
+    batch_size: int = Field(4096, ge=1)  # rows per Ray Data batch
+
+
 class Params(_Strict):
     """The whole params.yaml."""
 
@@ -282,6 +292,8 @@ class Params(_Strict):
     mix: MixParams = Field(default_factory=MixParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     monitor: MonitorParams = Field(default_factory=MonitorParams)
+    engine: Literal["local", "ray"] = "local"
+    ray: RayParams = Field(default_factory=RayParams)
 
 
 def _describe(err: dict) -> tuple[str, str]:

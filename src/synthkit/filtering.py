@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 
 from synthkit.config import FilterParams, LlmParams
+from synthkit.engine import LocalEngine, pii_batch, toxicity_batch
 from synthkit.gates.base import KEEP
 from synthkit.gates.consistency import gate_consistency
 from synthkit.gates.critic import gate_critic
 from synthkit.gates.llm_consistency import gate_llm_consistency
 from synthkit.gates.llm_critic import gate_llm_critic
 from synthkit.gates.pii import gate_pii
-from synthkit.gates.toxicity import gate_toxicity
 from synthkit.pipeline import run_gates
 from synthkit.review import Decision, apply_decisions, gate_review
 from synthkit.student import train_student
@@ -27,13 +29,15 @@ def seed_student(seeds: pl.DataFrame, C: float):
 
 def filter_candidates(
     df: pl.DataFrame, seeds: pl.DataFrame, params: FilterParams, decisions: dict[str, Decision], analyzer, llm: LlmParams | None = None,
-    *, spec=None, prompts_dir="prompts", cache_dir="data/llm_cache/filter", seed: int = 13, ledger=None,
+    engine=None, *, spec=None, prompts_dir="prompts", cache_dir="data/llm_cache/filter", seed: int = 13, ledger=None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Run the filter gates in order; human decisions are applied first (relabel) and last (reject).
 
-    The LLM critic (filter.critic.backend openai) runs after the offline critic checks; the LLM consistency gate
+    The map-style gates (PII, toxicity) run on `engine` (synthkit.engine; default: this process). The LLM critic
+    (filter.critic.backend openai) runs after the offline critic checks; the LLM consistency gate
     (filter.consistency.backend openai) replaces the seed-trained student. Both need `spec`.
     """
+    engine = engine or LocalEngine()
     df = apply_decisions(df, decisions)
     student = seed_student(seeds, params.consistency.C) if params.consistency.enabled and params.consistency.backend == "student" else None
     seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
@@ -52,8 +56,8 @@ def filter_candidates(
     return run_gates(
         df,
         [
-            ("pii", lambda f: gate_pii(f["text"].to_list(), params.pii, analyzer)),
-            ("toxicity", lambda f: gate_toxicity(f["text"].to_list(), params.toxicity, llm)),
+            ("pii", lambda f: engine.map_gate(f, lambda g: gate_pii(g["text"].to_list(), params.pii, analyzer), partial(pii_batch, params=params.pii))),
+            ("toxicity", lambda f: engine.map_gate(f, partial(toxicity_batch, params=params.toxicity, llm=llm), partial(toxicity_batch, params=params.toxicity, llm=llm))),
             ("critic", lambda f: gate_critic(f, seed_texts, params.critic)),
             ("critic", lambda f: gate_llm_critic(f, spec, params.critic, llm or LlmParams(), **llm_kw)),
             ("consistency", consistency),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import calendar
 import functools
+import multiprocessing
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import TYPE_CHECKING
@@ -423,19 +426,59 @@ def scan_pii(texts: list[str], params: PiiParams, analyzer: AnalyzerEngine) -> l
     thresholds = {name: e.threshold for name, e in params.entities.items()}
     floor = min(thresholds.values())
     screen = _prescreen(entities, analyzer) if params.prescreen else None
-    out: list[list[Finding]] = []
-    for text in progress(texts, "pii"):
-        if screen is not None and not screen.search(text):
-            out.append([])
-            continue
-        results = analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
-        found = [
-            Finding(r.entity_type, r.start, r.end, float(r.score), text[r.start : r.end])
-            for r in results
-            if r.entity_type in thresholds and r.score >= thresholds[r.entity_type]
-        ]
-        out.append(sorted(found, key=lambda f: (f.start, f.end, f.entity, -f.score)))
+    todo = [i for i, text in enumerate(texts) if screen is None or screen.search(text)]
+    out: list[list[Finding]] = [[] for _ in texts]
+    workers = resolve_workers(params.workers)
+    if workers > 1 and len(todo) >= 2 * params.chunk_size:
+        found = _analyze_parallel([texts[i] for i in todo], entities, thresholds, params, workers)
+    else:
+        found = [_analyze(analyzer, texts[i], entities, thresholds, floor) for i in progress(todo, "pii")]
+    for i, findings in zip(todo, found):
+        out[i] = findings
     return out
+
+
+def _analyze(analyzer: AnalyzerEngine, text: str, entities: list[str], thresholds: dict[str, float], floor: float) -> list[Finding]:
+    """The findings of one text at or above their entity's threshold, sorted by span."""
+    results = analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
+    found = [
+        Finding(r.entity_type, r.start, r.end, float(r.score), text[r.start : r.end])
+        for r in results
+        if r.entity_type in thresholds and r.score >= thresholds[r.entity_type]
+    ]
+    return sorted(found, key=lambda f: (f.start, f.end, f.entity, -f.score))
+
+
+def resolve_workers(workers: int) -> int:
+    """Worker processes for a workers setting: 0 means one per core this process may run on."""
+    if workers:
+        return workers
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+_WORKER_ANALYZER: AnalyzerEngine | None = None
+
+
+def _init_worker(spacy_model: str | None) -> None:
+    """Each worker process builds its own analyzer once."""
+    global _WORKER_ANALYZER
+    _WORKER_ANALYZER = build_analyzer(spacy_model)
+
+
+def _analyze_chunk(texts: list[str], entities: list[str], thresholds: dict[str, float]) -> list[list[Finding]]:
+    floor = min(thresholds.values())
+    return [_analyze(_WORKER_ANALYZER, t, entities, thresholds, floor) for t in texts]
+
+
+def _analyze_parallel(
+    texts: list[str], entities: list[str], thresholds: dict[str, float], params: PiiParams, workers: int
+) -> list[list[Finding]]:
+    """Findings per text from `workers` spawned processes, in input order whatever order chunks finish in."""
+    chunks = [texts[i : i + params.chunk_size] for i in range(0, len(texts), params.chunk_size)]
+    context = multiprocessing.get_context("spawn")  # no fork of a process that runs polars/Arrow threads
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(params.spacy_model,)) as pool:
+        results = pool.map(_analyze_chunk, chunks, [entities] * len(chunks), [thresholds] * len(chunks))
+        return [findings for chunk in progress(results, "pii", total=len(chunks)) for findings in chunk]
 
 
 def redact(text: str, findings: list[Finding]) -> str:

@@ -1,0 +1,225 @@
+"""N synthetic candidates (default 1,000,000) through validate -> filter -> dedupe -> mix, in this process, with
+the same library functions the stages use; naive baselines measured in the same run on subsamples.
+
+Usage: python benchmarks/scale.py [--n 1000000] [--repeats 3]; needs data/prepared (dvc repro prepare);
+writes reports/bench/scale.json.
+
+Figures: per-stage wall seconds and texts/s of the main run (generation not counted in wall_s); peak RSS of this
+process plus its largest child (the PII workers) taken right after the main run, before any baseline; then,
+medians of `repeats`: the near-duplicate stage vs datasketch MinHash updated shingle by shingle + MinHashLSH on a
+subsample (pair agreement: the share of the baseline's verified pairs also found; both sides verify true
+Jaccard, so extra pairs are true pairs the baseline's LSH missed), the PII gate (prescreen + worker processes) vs per-row Presidio
+on one core without prescreen (findings compared text by text), and engine ray vs local on a small subsample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+from datasketch import MinHash, MinHashLSH
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import generate_candidates  # noqa: E402  (benchmarks run as scripts)
+from timing import timed  # noqa: E402
+
+from synthkit.config import DedupeParams, load_params  # noqa: E402
+from synthkit.dedupe import dedupe, near_pairs, shingles  # noqa: E402
+from synthkit.engine import LocalEngine  # noqa: E402
+from synthkit.filtering import filter_candidates  # noqa: E402
+from synthkit.gates.pii import build_analyzer, resolve_workers, scan_pii  # noqa: E402
+from synthkit.gates.rules import gate_format, gate_rules  # noqa: E402
+from synthkit.io import read_parquet, write_json, write_parquet  # noqa: E402
+from synthkit.mix import mix  # noqa: E402
+from synthkit.pipeline import run_gates  # noqa: E402
+from synthkit.spec import load_spec  # noqa: E402
+
+
+class TimedEngine(LocalEngine):
+    """The local engine, timing each map-style gate (PII first, then toxicity)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def map_gate(self, frame, local, batch):
+        t0 = time.perf_counter()
+        out = local(frame)
+        self.seconds.append(time.perf_counter() - t0)
+        return out
+
+
+def log(*parts) -> None:
+    print(time.strftime("%H:%M:%S"), *parts, file=sys.stderr, flush=True)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set of this process plus the largest of its finished children, in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round((own + children) / 1024, 1)
+
+
+def naive_near_pairs(texts: list[str], params: DedupeParams) -> set[tuple[int, int]]:
+    """The baseline: datasketch MinHash updated shingle by shingle, one LSH insert and query per text."""
+    lsh = MinHashLSH(threshold=params.threshold, num_perm=params.num_perm)
+    sets = [shingles(t, params.shingle, params.ngram) for t in texts]
+    pairs = set()
+    for i, s in enumerate(sets):
+        m = MinHash(num_perm=params.num_perm, seed=1)
+        for sh in s:
+            m.update(sh.encode("utf-8"))
+        for j in lsh.query(m):
+            if len(s & sets[j]) / len(s | sets[j]) >= params.threshold:
+                pairs.add((j, i))
+        lsh.insert(i, m)
+    return pairs
+
+
+def ray_identical(cands: pl.DataFrame, seeds: pl.DataFrame, eval_: pl.DataFrame, params, analyzer, tmp: Path) -> bool | None:
+    """Filter + dedupe with engine local and engine ray (local Ray, 2 CPUs): byte-identical Parquet outputs?"""
+    try:
+        import ray
+    except ImportError:
+        return None
+    from synthkit.engine import RayEngine
+
+    outputs = {}
+    for engine in (LocalEngine(), RayEngine(params.ray.model_copy(update={"num_cpus": 2, "address": None}))):
+        kept, rejects = filter_candidates(cands, seeds, params.filter, {}, analyzer, params.llm, engine)
+        deduped, d_rejects, _ = dedupe(kept, seeds, eval_, params.dedupe, engine.dedupe_keys())
+        for name, frame in (("filtered", kept), ("filter_rejects", rejects), ("deduped", deduped), ("dedupe_rejects", d_rejects)):
+            write_parquet(frame, tmp / engine.name / f"{name}.parquet")
+        outputs[engine.name] = {p.name: p.read_bytes() for p in sorted((tmp / engine.name).iterdir())}
+    ray.shutdown()
+    return outputs["ray"] == outputs["local"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--near-sample", type=int, default=20_000, help="texts for the near-duplicate comparison")
+    ap.add_argument("--pii-sample", type=int, default=4_000, help="texts for the per-row Presidio baseline")
+    ap.add_argument("--ray-sample", type=int, default=3_000, help="rows for the engine ray vs local check")
+    ap.add_argument("--out", default="reports/bench/scale.json")
+    args = ap.parse_args()
+    params = load_params("params.yaml")
+    # the filter gates the scale target names: PII, toxicity, offline critic; the consistency gate (a TF-IDF
+    # char n-gram student, about 1 ms per text on one core) is left out here and reported separately
+    params.filter.consistency.enabled = False
+    spec = load_spec("spec/spec.yaml")
+    seeds = read_parquet("data/prepared/seeds.parquet")
+    eval_ = read_parquet("data/prepared/eval.parquet")
+
+    t0 = time.perf_counter()
+    cands, planted = generate_candidates(args.n, params.seed, eval_["text"].to_list())
+    t_gen = time.perf_counter() - t0
+    analyzer = build_analyzer(params.filter.pii.spacy_model)
+
+    # near-duplicate stage vs the shingle-by-shingle datasketch loop, same subsample, medians of repeats
+    log("baselines")
+    sample = cands["text"].head(args.near_sample).to_list()
+    t_near, pairs = timed(lambda: {(i, j) for i, j, _ in near_pairs(sample, params.dedupe)}, args.repeats)
+    t_naive, naive = timed(lambda: naive_near_pairs(sample, params.dedupe), args.repeats)
+    agreement = len(pairs & naive) / max(1, len(naive))  # share of the baseline's pairs also found
+
+    # PII gate (prescreen + worker processes) vs per-row Presidio on one core without prescreen
+    pii_texts = cands["text"].to_list()
+    ours = params.filter.pii
+    naive_pii = ours.model_copy(update={"prescreen": False, "workers": 1})
+    small = pii_texts[: args.pii_sample]
+    t_pii_naive, f_naive = timed(lambda: scan_pii(small, naive_pii, analyzer), args.repeats)
+    chunked = ours.model_copy(update={"chunk_size": max(1, min(ours.chunk_size, len(small) // 8))})
+    f_ours = scan_pii(small, chunked, analyzer)  # the parallel path on the same texts
+    pii_big = pii_texts[: max(args.pii_sample, min(len(pii_texts), 5 * args.pii_sample))]
+    pii_identical = f_ours == f_naive
+    t_pii_ours, _ = timed(lambda: scan_pii(pii_big, ours, analyzer), args.repeats)
+    per_text_naive, per_text_ours = t_pii_naive / len(small), t_pii_ours / len(pii_big)
+
+    ray_same = ray_identical(cands.head(args.ray_sample), seeds, eval_, params, analyzer, Path("/tmp") / f"synthkit-scale-{os.getpid()}")
+
+    baselines = {
+        "near_dup_sample": len(sample),
+        "near_dup_texts_per_s": round(len(sample) / t_near, 1),
+        "near_dup_naive_texts_per_s": round(len(sample) / t_naive, 1),
+        "near_dup_speedup_vs_naive": round(t_naive / t_near, 2),
+        "near_dup_pairs": len(pairs),
+        "near_dup_pairs_naive": len(naive),
+        "near_dup_pair_agreement": round(agreement, 4),
+        "near_dup_pairs_only_ours": len(pairs - naive),
+        "near_dup_pairs_only_naive": len(naive - pairs),
+        "pii_workers": resolve_workers(ours.workers),
+        "pii_sample": len(small),
+        "pii_texts_per_s": round(1 / per_text_ours, 1),
+        "pii_naive_texts_per_s": round(1 / per_text_naive, 1),
+        "pii_sample_speedup_vs_naive": round(per_text_naive / per_text_ours, 2),  # includes worker start-up
+        "pii_identical_findings": pii_identical,
+        "pii_texts_with_findings": sum(bool(f) for f in f_naive),
+        "ray_identical": ray_same,
+    }
+    write_json({"n": args.n, "wall_s": None, "partial": "baselines only; the main run did not finish", **baselines}, args.out)
+    # (pii_speedup_vs_naive is set after the main run: the PII gate's texts/s there against the baseline)
+    log("baselines done", baselines)
+
+    stages, engine = {}, TimedEngine()
+    t_start = time.perf_counter()
+    t0 = time.perf_counter()
+    validated, v_rej = run_gates(
+        cands,
+        [
+            ("format", lambda f: gate_format(f.to_dicts())),
+            ("rule", lambda f: gate_rules(f, spec, params.validate_.min_chars, params.validate_.max_chars)),
+        ],
+    )
+    stages["validate"] = (time.perf_counter() - t0, cands.height, validated.height)
+    log("validate", stages["validate"])
+    t0 = time.perf_counter()
+    filtered, f_rej = filter_candidates(validated, seeds, params.filter, {}, analyzer, params.llm, engine)
+    stages["filter"] = (time.perf_counter() - t0, validated.height, filtered.height)
+    log("filter", stages["filter"], engine.seconds)
+    t0 = time.perf_counter()
+    deduped, d_rej, leakage = dedupe(filtered, seeds, eval_, params.dedupe)
+    stages["dedupe"] = (time.perf_counter() - t0, filtered.height, deduped.height)
+    log("dedupe", stages["dedupe"])
+    t0 = time.perf_counter()
+    train, m_rej = mix(seeds, deduped, params.mix, params.seed)
+    stages["mix"] = (time.perf_counter() - t0, deduped.height, train.height)
+    wall = time.perf_counter() - t_start
+    rss = peak_rss_mb()
+    assert cands.height == validated.height + v_rej.height
+    assert validated.height == filtered.height + f_rej.height and filtered.height == deduped.height + d_rej.height
+    pii_s, tox_s = engine.seconds[:2]
+    result = {
+        "n": args.n,
+        "repeats": args.repeats,
+        "cpus": len(os.sched_getaffinity(0)),
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+        "planted": planted,
+        "generate_s": round(t_gen, 2),
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": rss,
+        "stages": {
+            name: {"wall_s": round(s, 2), "in": n_in, "kept": kept, "texts_per_s": round(n_in / s, 1)}
+            for name, (s, n_in, kept) in stages.items()
+        },
+        "filter_gates_s": {"pii": round(pii_s, 2), "toxicity": round(tox_s, 2)},
+        "leaked_eval_items": leakage["n_leaked_eval_items"],
+        "dedupe_rejected_by_reason": {r: c for r, c in d_rej.group_by("reason").len().sort("reason").iter_rows()},
+        "near_dup_full_run_texts_per_s": round(stages["dedupe"][1] / stages["dedupe"][0], 1),
+        "pii_full_run_texts_per_s": round(stages["filter"][1] / pii_s, 1),
+        **baselines,
+    }
+    # per text: the PII gate of the main run (prescreen + workers, start-up amortized over n texts) against
+    # the per-row baseline's median
+    result["pii_speedup_vs_naive"] = round(result["pii_full_run_texts_per_s"] / baselines["pii_naive_texts_per_s"], 2)
+    write_json(result, args.out)
+    print(result)
+
+
+if __name__ == "__main__":
+    main()
