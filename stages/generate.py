@@ -19,6 +19,8 @@ def main(args) -> None:
     spec = load_spec(args.spec)
     seeds = read_parquet(args.seeds)
     if is_task(spec):  # extraction, rewrite, summarization: the type's own offline generator (synthkit.tasks)
+        if params.generate.backend != "template" or params.generate.backends != ["template"]:
+            raise InputError(args.params, f"task.type {spec.task.type} generates with the offline template backend only", field="generate.backend")
         candidates = task_generate(spec, params, seeds, args.docs)
         write_parquet(candidates, args.out)
         if args.rejects:

@@ -141,6 +141,30 @@ def init(
     typer.echo("  4. dvc repro, then read reports/metrics.json (by_backend shows which backend pays)")
 
 
+@app.command("cancel-batches")
+def cancel_batches_cmd(
+    cache_dir: list[str] = typer.Option(
+        ["data/llm_cache/generate", "data/llm_cache/filter"], "--cache-dir", help="LLM cache folder(s) whose pending batches to cancel"
+    ),
+    params_path: str = typer.Option("params.yaml", "--params", help="params file with the llm section (server, key variable)"),
+) -> None:
+    """Cancel the OpenAI batches a run is waiting for (llm.batch: true); the next `dvc repro` collects what they finished."""
+    from synthkit.config import load_params
+    from synthkit.errors import InputError
+    from synthkit.llm import cancel_batches
+
+    try:
+        llm = load_params(params_path).llm
+        cancelled = [b for d in cache_dir for b in cancel_batches(d, llm)]
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for batch_id in cancelled:
+        typer.echo(f"cancelled {batch_id}")
+    if not cancelled:
+        typer.echo("no pending batch")
+
+
 @app.command()
 def version() -> None:
     """Print the synthkit version."""
