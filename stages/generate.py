@@ -11,16 +11,32 @@ from synthkit.pipeline import stage_counts
 from synthkit.review import load_decisions
 from synthkit.schemas import Reject, polars_schema
 from synthkit.spec import load_spec
-from synthkit.tasks import generate as task_generate, generate_counts, is_task
+from synthkit.tasks import generate as task_generate, generate_counts, generate_openai as task_generate_openai, is_task
 
 
 def main(args) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
     seeds = read_parquet(args.seeds)
-    if is_task(spec):  # extraction, rewrite, summarization: the type's own offline generator (synthkit.tasks)
-        if params.generate.backend != "template" or params.generate.backends != ["template"]:
-            raise InputError(args.params, f"task.type {spec.task.type} generates with the offline template backend only", field="generate.backend")
+    if is_task(spec):  # extraction, rewrite, summarization: the type's own offline generator, or the openai backend (synthkit.tasks)
+        if params.generate.backends != ["template"]:
+            raise InputError(args.params, f"task.type {spec.task.type} generates with the template or the openai backend only", field="generate.backends")
+        if params.generate.backend == "openai":
+            if args.rejects is None:
+                raise InputError(args.spec, "the openai backend needs --rejects for generate rejects", field="--rejects")
+            ensure_cache_dir(args.llm_cache)
+            out = task_generate_openai(spec, params, seeds, args.docs, prompts_dir=args.prompts, cache_dir=args.llm_cache)
+            write_parquet(out.candidates, args.out)
+            write_parquet(out.rejects, args.rejects)
+            counts = generate_counts(out.candidates)
+            write_json(
+                stage_counts(
+                    "generate", out.candidates.height + out.rejects.height, out.candidates, out.rejects,
+                    **{k: v for k, v in counts.items() if k.startswith("by_")}, not_run=out.not_run, prompts=out.prompts, llm=out.ledger.to_dict(),
+                ),
+                args.counts,
+            )
+            return
         candidates = task_generate(spec, params, seeds, args.docs)
         write_parquet(candidates, args.out)
         if args.rejects:

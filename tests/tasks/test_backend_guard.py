@@ -1,4 +1,5 @@
-"""Task types other than classification generate offline: asking them for another backend is a clear params error."""
+"""Task types other than classification generate with the template or the openai backend: anything else, or the openai
+backend without a rejects artifact, is a clear params error before any request."""
 
 from __future__ import annotations
 
@@ -12,15 +13,27 @@ REPO = Path(__file__).resolve().parents[2]
 EX = REPO / "examples" / "extraction"
 
 
-def test_openai_backend_for_extraction_is_a_params_error(tmp_path):
+def run_generate(tmp_path, generate: dict, *extra: str):
     params = yaml.safe_load((EX / "params.yaml").read_text())
-    params.setdefault("generate", {})["backend"] = "openai"
+    params.setdefault("generate", {}).update(generate)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    res = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(REPO / "stages" / "generate.py"), "--params", str(tmp_path / "params.yaml"), "--spec", str(EX / "spec.yaml"),
-         "--seeds", str(EX / "data" / "prepared" / "seeds.parquet"), "--out", str(tmp_path / "c.parquet"), "--counts", str(tmp_path / "c.json")],
+         "--seeds", str(EX / "data" / "prepared" / "seeds.parquet"), "--out", str(tmp_path / "c.parquet"), "--counts", str(tmp_path / "c.json"),
+         "--llm-cache", str(tmp_path / "cache"), *extra],
         capture_output=True, text=True, cwd=REPO,
     )
+
+
+def test_pseudo_label_backend_for_extraction_is_a_params_error(tmp_path):
+    res = run_generate(tmp_path, {"backends": ["template", "pseudo_label"]}, "--rejects", str(tmp_path / "r.parquet"))
     assert res.returncode == 2, res.stderr
-    assert "generate.backend" in res.stderr and "extraction" in res.stderr and "Traceback" not in res.stderr
+    assert "generate.backends" in res.stderr and "extraction" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "c.parquet").exists()
+
+
+def test_openai_backend_without_rejects_is_a_params_error_before_any_request(tmp_path):
+    res = run_generate(tmp_path, {"backend": "openai"})
+    assert res.returncode == 2, res.stderr
+    assert "--rejects" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "c.parquet").exists() and not (tmp_path / "cache").exists()

@@ -64,6 +64,21 @@ def generate(spec, params, seeds: pl.DataFrame, docs_path: str | None) -> pl.Dat
     return pl.concat([conform(f, Example) for f in frames]).unique("id", keep="first", maintain_order=True).sort("id")
 
 
+def generate_openai(spec, params, seeds: pl.DataFrame, docs_path: str | None, *, prompts_dir, cache_dir, progress: bool = True):
+    """Candidates and generate rejects of a non-classification task from the openai backend (synthkit.tasks.llm), plus the
+    offline seed variations of extraction and rewrite as with the template backend."""
+    from synthkit.tasks import summarization
+    from synthkit.tasks.llm import generate_task_llm
+
+    docs = summarization.load_docs(docs_path) if spec.task.type == "summarization" else None
+    out = generate_task_llm(spec, params, docs, prompts_dir=prompts_dir, cache_dir=cache_dir, progress=progress)
+    frames = [out.candidates]
+    if spec.task.type in ("extraction", "rewrite"):
+        frames.append(_seed_variations(seeds, spec, params, params.seed))
+    out.candidates = pl.concat([conform(f, Example) for f in frames]).unique("id", keep="first", maintain_order=True).sort("id")
+    return out
+
+
 def validate_gates(spec, params, docs_path: str | None) -> list[tuple[str, Callable[[pl.DataFrame], list[Verdict]]]]:
     """The type's correctness gates, run in the validate stage after the format and rule gates."""
     from synthkit.tasks import extraction, rewrite, summarization
