@@ -7,32 +7,16 @@ from __future__ import annotations
 
 import argparse
 
-from datasketch import MinHash, MinHashLSH
 
+from baselines import naive_near_pairs  # benchmarks/baselines.py
 from timing import timed  # benchmarks/timing.py (benchmarks run as scripts)
 
-from synthkit.config import DedupeParams, GenerateParams, load_params
-from synthkit.dedupe import near_pairs, normalize_text, shingles
+from synthkit.config import GenerateParams, load_params
+from synthkit.dedupe import near_pairs, normalize_text
 from synthkit.gates.pii import build_analyzer, scan_pii
 from synthkit.generators.template import generate_template
 from synthkit.io import write_json
 from synthkit.spec import load_spec
-
-
-def naive_near_pairs(texts: list[str], params: DedupeParams) -> set[tuple[int, int]]:
-    """The baseline: datasketch MinHash updated shingle by shingle, one LSH insert and query per text."""
-    lsh = MinHashLSH(threshold=params.threshold, num_perm=params.num_perm)
-    sets = [shingles(t, params.shingle, params.ngram) for t in texts]
-    pairs = set()
-    for i, s in enumerate(sets):
-        m = MinHash(num_perm=params.num_perm, seed=1)
-        for sh in s:
-            m.update(sh.encode("utf-8"))
-        for j in lsh.query(m):
-            if len(s & sets[j]) / len(s | sets[j]) >= params.threshold:
-                pairs.add((j, i))
-        lsh.insert(i, m)
-    return pairs
 
 
 def main() -> None:

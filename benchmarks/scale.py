@@ -22,14 +22,14 @@ import time
 from pathlib import Path
 
 import polars as pl
-from datasketch import MinHash, MinHashLSH
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import generate_candidates  # noqa: E402  (benchmarks run as scripts)
+from baselines import naive_near_pairs  # noqa: E402
 from timing import timed  # noqa: E402
 
-from synthkit.config import DedupeParams, load_params  # noqa: E402
-from synthkit.dedupe import dedupe, near_pairs, shingles  # noqa: E402
+from synthkit.config import load_params  # noqa: E402
+from synthkit.dedupe import dedupe, near_pairs  # noqa: E402
 from synthkit.engine import LocalEngine  # noqa: E402
 from synthkit.filtering import filter_candidates  # noqa: E402
 from synthkit.gates.pii import build_analyzer, resolve_workers, scan_pii  # noqa: E402
@@ -62,22 +62,6 @@ def peak_rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return round((own + children) / 1024, 1)
-
-
-def naive_near_pairs(texts: list[str], params: DedupeParams) -> set[tuple[int, int]]:
-    """The baseline: datasketch MinHash updated shingle by shingle, one LSH insert and query per text."""
-    lsh = MinHashLSH(threshold=params.threshold, num_perm=params.num_perm)
-    sets = [shingles(t, params.shingle, params.ngram) for t in texts]
-    pairs = set()
-    for i, s in enumerate(sets):
-        m = MinHash(num_perm=params.num_perm, seed=1)
-        for sh in s:
-            m.update(sh.encode("utf-8"))
-        for j in lsh.query(m):
-            if len(s & sets[j]) / len(s | sets[j]) >= params.threshold:
-                pairs.add((j, i))
-        lsh.insert(i, m)
-    return pairs
 
 
 def ray_identical(cands: pl.DataFrame, seeds: pl.DataFrame, eval_: pl.DataFrame, params, analyzer, tmp: Path) -> bool | None:
