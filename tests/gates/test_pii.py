@@ -12,7 +12,7 @@ import pytest
 from synthkit.config import PiiParams
 from synthkit.errors import InputError
 from synthkit.gates.base import KEEP
-from synthkit.gates.pii import Finding, build_analyzer, gate_pii, pii_versions, redact, scan_pii
+from synthkit.gates.pii import Finding, _prescreen, build_analyzer, gate_pii, pii_versions, redact, scan_pii
 
 EXAMPLE = PiiParams(
     entities={
@@ -344,9 +344,12 @@ def test_prescreen_is_lossless_on_a_varied_corpus(analyzer):
 )
 def test_prescreen_applies_only_when_provably_lossless(analyzer, entities, analysed):
     texts = ["no digits or at-signs here.", "note: nothing to see", "mail a@example.com from 10.0.0.1"]
+    screen = _prescreen(sorted(entities), analyzer)
+    assert (len(texts) if screen is None else sum(bool(screen.search(t)) for t in texts)) == analysed
+    # past the prescreen, only the text with a raw recognizer result reaches the full analyzer
     counting = _Counting(analyzer)
     scan_pii(texts, _params(**entities), counting)
-    assert counting.calls == analysed
+    assert counting.calls == 1
 
 
 @pytest.mark.parametrize("text", ["blocked from dead:beef::cafe", "blocked from cafe::", "blocked from ::"])
@@ -436,8 +439,9 @@ def test_person_location_disable_the_prescreen(analyzer):
     # a name needs no digit or "@": the screen would lose it, so none is used
     counting = _Counting(analyzer)
     params = _params(EMAIL_ADDRESS=(0.5, "reject"), PERSON=(0.5, "reject"))
+    assert _prescreen(sorted(params.entities), analyzer) is None
     found = scan_pii(["ask Mr. Smith", "no pii here"], params, counting)
-    assert counting.calls == 2
+    assert counting.calls == 1  # the name list flags only the first text for the full analyzer
     assert [(f.entity, f.text) for f in found[0]] == [("PERSON", "Smith")]
 
 
@@ -489,3 +493,74 @@ def test_written_dates_are_date_time(text, expected):
     params = PiiParams(entities={"DATE_TIME": {"threshold": 0.5}})
     [findings] = scan_pii([text], params, build_analyzer(None))
     assert [f.text for f in findings] == ([expected] if expected else [])
+
+
+# --- quick path: raw recognizer results without the NLP pipeline decide whether the analyzer runs -----
+
+
+def test_quick_path_matches_the_full_analyzer_with_names_and_places(analyzer):
+    texts = _corpus(800, seed=5) + ["ask Mr. Smith about it", "I moved from Germany to Lyon", "hi Sarah, call 555-0100"]
+    params = _params(PERSON=(0.3, "reject"), LOCATION=(0.3, "reject"), PHONE_NUMBER=(0.3, "redact"), DATE_TIME=(0.3, "redact"))
+    quick, full = _Counting(analyzer), _Counting(analyzer)
+    assert scan_pii(texts, params, quick) == scan_pii(texts, params.model_copy(update={"prescreen": False}), full)
+    assert full.calls == len(texts) and quick.calls < len(texts)
+    assert any(f.entity == "PERSON" for fs in scan_pii(texts[-3:], params, analyzer) for f in fs)
+
+
+def test_quick_path_needs_recognizers_that_ignore_nlp_artifacts(analyzer):
+    from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+    from synthkit.gates.pii import _quick_recognizers
+
+    class NeedsTokens(LocalRecognizer):
+        """A custom recognizer that reads the NLP tokens: its raw results need the pipeline."""
+
+        def load(self):
+            pass
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            return [RecognizerResult("EMAIL_ADDRESS", 0, len(nlp_artifacts.tokens[0]), 0.9)]
+
+    assert _quick_recognizers(analyzer, ["EMAIL_ADDRESS", "PHONE_NUMBER"]) is not None
+    custom = build_analyzer(None)
+    custom.registry.add_recognizer(NeedsTokens(supported_entities=["EMAIL_ADDRESS"]))
+    assert _quick_recognizers(custom, ["EMAIL_ADDRESS"]) is None
+    params = _params(EMAIL_ADDRESS=(0.5, "reject"))
+    assert gate_pii(["plain words, no at-sign@"], params, custom)[0].reason == "pii_email_address"
+
+
+PHONE_LIKE = [
+    "call +49 30 901820", "ruf 030 901820 an", "Tel. 0228 1234", "pager 0164 1234", "+44 20 7946 0958 please",
+    "call 020 7946 0958 ext. 123", "(212) 555-0100 x12", "212.555.0100", "call 2125550100 now", "011 44 20 7946 0958",
+    "00 49 30 901820", "+1-800-FLOWERS", "1-800-356-9377", "+33 1 42 68 53 00", "+972-3-1234567", "+91 98765 43210",
+    "+55 11 91234-5678", "+43 1 234", "+49 1234", "＋49 30 901820", "tel: 030/901820", "06221 1234567",
+    "my number is 555-0100 and my order is 12345", "4111 1111 1111 1111", "4111-1111-1111-1111", "536.22.1234",
+    "536-22-1234", "536221234", "12345-6789", "ip 192.168.0.1", "ip fe80::1", "ip ::ffff:10.0.0.1", "ip ::",
+    "iban gb82west12345698765432", "IBAN GB82 WEST 1234 5698 7654 32", "DE89 3704 0044 0532 0130 00",
+    "refund $45.23 for order #NW-12345", "x1x2x3x4 5x6x7", "1x2x3x4x5x6x7x8x9x0", "Order 12 34 56 78 90",
+    "١٢٣٤٥٦٧٨٩٠ call", "call ０３０ ９０１８２０", "reach me at a.b@example.com or 030 901820",
+]  # fmt: skip
+
+
+def test_screens_agree_with_the_full_analyzer_on_phone_like_texts(analyzer):
+    params = _params(
+        PHONE_NUMBER=(0.0, "redact"), CREDIT_CARD=(0.0, "reject"), US_SSN=(0.0, "reject"), IP_ADDRESS=(0.0, "reject"),
+        IBAN_CODE=(0.0, "reject"), EMAIL_ADDRESS=(0.0, "reject"),
+    )  # fmt: skip
+    texts = PHONE_LIKE + [f"{a}. {b}" for a, b in zip(PHONE_LIKE, reversed(PHONE_LIKE))]
+    full = scan_pii(texts, params.model_copy(update={"prescreen": False}), analyzer)
+    assert scan_pii(texts, params, analyzer) == full
+    found = {f.entity for fs in full for f in fs}
+    assert found == {"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IP_ADDRESS", "IBAN_CODE", "EMAIL_ADDRESS"}
+
+
+def test_screens_are_active_for_the_installed_presidio(analyzer):
+    from synthkit.gates.pii import _PATTERN_SCREENS, _phone_min_digits, _quick_recognizers
+
+    quick = dict((type(rec).__name__, screen) for rec, screen in _quick_recognizers(analyzer, sorted(EXAMPLE.entities)))
+    assert quick["PhoneRecognizer"] == "phone"
+    for name in ("EmailRecognizer", "IpRecognizer", "UsSsnRecognizer", "CreditCardRecognizer", "IbanRecognizer"):
+        assert quick[name] is _PATTERN_SCREENS[name][1], f"{name}: its regexes changed; re-derive its screen"
+    # the least digits for a valid number: German numbers from 4 digits (pagers), US ones from 7 (NANPA regions)
+    assert _phone_min_digits("DE", False) == 4 and _phone_min_digits("US", False) == 7
+    assert _phone_min_digits("US", True) <= 6  # "+43 1 234"-style international numbers

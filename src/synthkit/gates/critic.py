@@ -21,6 +21,18 @@ _RESIDUE = [
     ("todo_marker", re.compile(r"\b(?:TODO|FIXME|TBD|XXX)\b")),  # upper case only: "my todo list" is a real request
     ("placeholder_word", re.compile(r"\b(?:PLACEHOLDER|INSERT_\w+|\w+_HERE)\b|\bplaceholder text\b", re.I)),
 ]
+# Per residue pattern, the same regex without its lookarounds for polars' (Rust) regex engine: dropping a
+# zero-width assertion only widens a pattern, so on plain texts (printable ASCII, see _NOT_PLAIN, where Python's re and Rust's regex
+# agree on \w, \d, \s, \b and case folding) a text the screen misses cannot match. tests/gates/test_critic_screen.py
+# checks both the superset property and that screened and unscreened verdicts agree.
+_RESIDUE_SCREEN = [
+    r"\{\{?\s*[A-Za-z_][\w .-]{0,40}\}\}?|\$\{\w+\}|%\(\w+\)[sd]|%s",
+    r"<[A-Za-z][A-Za-z0-9_ ]{0,30}>",
+    r"(?i)\[(?:your|insert|customer|name|date|product|order|placeholder|company|x+)\b[^\]]{0,30}\]",
+    r"(?i)\blorem ipsum\b",
+    r"\b(?:TODO|FIXME|TBD|XXX)\b",
+    r"(?i)\b(?:PLACEHOLDER|INSERT_\w+|\w+_HERE)\b|\bplaceholder text\b",
+]
 # exactly two in a row: "order order"; "cancel cancel cancel" is emphasis a writer chose
 _DOUBLED = re.compile(r"(?<![^\W\d_])([^\W\d_]+)\s+\1(?![^\W\d_])(?!\s+\1(?![^\W\d_]))", re.IGNORECASE)
 
@@ -42,6 +54,9 @@ _BOILERPLATE = [
     r"\b(?:note|disclaimer): this (?:is a|message is) (?:synthetic|fictional|generated)\b",
 ]
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_LETTERS = r"[^\W\d_]+"
+# Texts of printable ASCII, tab and newlines only: there Python's re and Rust's regex classes agree.
+_NOT_PLAIN = r"[^\t\n\r\x20-\x7e]"
 
 
 def _residue(text: str, params: CriticParams) -> str | None:
@@ -71,6 +86,58 @@ def _label_patterns(labels: list[str], min_words: int, spaced: bool) -> list[tup
     return out
 
 
+def _rust_literal(word: str) -> str:
+    """A word as a literal for Rust's regex syntax (which rejects some of re.escape's escapes)."""
+    return "".join(c if c.isalnum() else f"\\x{{{ord(c):X}}}" for c in word)
+
+
+def _label_screen(labels: list[str], min_words: int, spaced: bool) -> list[str]:
+    """The label-leak patterns without their lookarounds, for polars."""
+    out = []
+    for label in sorted(set(labels)):
+        words = [w for w in re.split(r"[\s_\-./]+", label.strip()) if w]
+        if len(words) >= min_words:
+            out.append("(?i)" + (r"[\s_\-]+" if spaced else r"[_\-]").join(_rust_literal(w) for w in words))
+    return out
+
+
+def _suspects(texts: pl.Series, params: CriticParams, leak_screen: list[str]) -> list[bool]:
+    """Per text: could any residue, doubled-word, boilerplate or label-leak check fire? False only when provably not.
+
+    Screens run vectorized in polars on the plain texts (_NOT_PLAIN); every other text is a suspect, and so is
+    every text when extra_boilerplate (user regexes, Python syntax) is set.
+    """
+    if params.boilerplate and params.extra_boilerplate:
+        return [True] * texts.len()
+    frame = pl.DataFrame({"t": texts.fill_null("")})
+    t = pl.col("t")
+    checks = [t.str.contains(_NOT_PLAIN)]
+    if params.template_residue:
+        checks.append(t.str.contains("|".join(f"(?:{p})" for p in _RESIDUE_SCREEN)))
+        if params.doubled_words:
+            # a doubled word is two adjacent letter runs equal up to case
+            words = t.str.to_lowercase().str.extract_all(_LETTERS)
+            checks.append(words.list.eval(pl.element() == pl.element().shift(1)).list.any().fill_null(False))
+    if params.boilerplate:
+        checks.append(t.str.contains("(?i)" + "|".join(f"(?:{p})" for p in _BOILERPLATE)))
+    if leak_screen:
+        checks.append(t.str.contains("|".join(f"(?:{p})" for p in leak_screen)))
+    return frame.select(pl.any_horizontal(checks))[:, 0].to_list()
+
+
+def _openings(texts: pl.Series, n: int) -> list[str | None]:
+    """opening(text, n) for every text: vectorized for plain texts, per text otherwise."""
+    frame = pl.DataFrame({"t": texts.fill_null("")}).select(
+        plain=~pl.col("t").str.contains(_NOT_PLAIN),
+        words=pl.col("t").str.to_lowercase().str.extract_all(_WORD.pattern),
+    )
+    fast = frame.select(
+        pl.when(pl.col("words").list.len() >= n).then(pl.col("words").list.head(n).list.join(" ")).alias("o")
+    )["o"].to_list()
+    plain = frame["plain"].to_list()
+    return [o if ok else opening(t or "", n) for o, ok, t in zip(fast, plain, texts.to_list())]
+
+
 def length_bounds(seed_texts: list[str], params: CriticParams) -> tuple[int, int] | None:
     """Allowed word counts [low, high] from the seed distribution, or None with too few seeds."""
     counts = sorted(len(t.split()) for t in seed_texts if t and t.strip())
@@ -92,8 +159,12 @@ def opening(text: str, n: int) -> str | None:
     return " ".join(words[:n]) if len(words) >= n else None
 
 
-def gate_critic(df: pl.DataFrame, seed_texts: list[str], params: CriticParams) -> list[Verdict]:
-    """One verdict per row of df (columns id, text, label): the first artifact found names the reason."""
+def gate_critic(df: pl.DataFrame, seed_texts: list[str], params: CriticParams, *, screen: bool = True) -> list[Verdict]:
+    """One verdict per row of df (columns id, text, label): the first artifact found names the reason.
+
+    With `screen` (the default), the per-text regex checks run only on the texts a vectorized screen cannot
+    clear (_suspects); the verdicts are the same as with screen=False, only faster on large frames.
+    """
     if not params.enabled or df.height == 0:
         return [KEEP] * df.height
     texts = df["text"].to_list()
@@ -102,17 +173,26 @@ def gate_critic(df: pl.DataFrame, seed_texts: list[str], params: CriticParams) -
     boiler = [re.compile(p, re.IGNORECASE) for p in (*_BOILERPLATE, *params.extra_boilerplate)] if params.boilerplate else []
     leaks = _label_patterns(labels, params.min_label_words, params.label_leak_spaced) if params.label_leak else []
     bounds = length_bounds(seed_texts, params) if params.length_outlier else None
+    if screen:
+        leak_screen = _label_screen(labels, params.min_label_words, params.label_leak_spaced) if params.label_leak else []
+        suspects = _suspects(df["text"], params, leak_screen)
+    else:
+        suspects = [True] * len(texts)
 
     verdicts: list[Verdict] = []
-    for text in texts:
+    for text, suspect in zip(texts, suspects):
         text = text or ""
         verdict = KEEP
-        if params.template_residue and (hit := _residue(text, params)):
+        if not suspect:
+            pass
+        elif params.template_residue and (hit := _residue(text, params)):
             verdict = Verdict(reason="critic_template_residue", detail=hit)
         elif boiler and (m := next((m for p in boiler if (m := p.search(text))), None)):
             verdict = Verdict(reason="critic_boilerplate", detail=m.group()[:60])
         elif leaks and (leak := next((label for label, p in leaks if p.search(text)), None)):
             verdict = Verdict(reason="critic_label_leak", detail=f"label={leak}")
+        if verdict is not KEEP:
+            pass
         elif bounds is not None and not bounds[0] <= (n := len(text.split())) <= bounds[1]:
             verdict = Verdict(reason="critic_length_outlier", detail=f"words={n} allowed={bounds[0]}-{bounds[1]}")
         verdicts.append(verdict)
@@ -120,8 +200,8 @@ def gate_critic(df: pl.DataFrame, seed_texts: list[str], params: CriticParams) -
     if params.repeated_opening:
         cap = max(1, math.floor(params.max_opening_share * df.height))
         groups: dict[str, list[int]] = {}
-        for i, (text, v) in enumerate(zip(texts, verdicts)):
-            key = opening(text or "", params.opening_words)
+        keys = _openings(df["text"], params.opening_words) if screen else [opening(t or "", params.opening_words) for t in texts]
+        for i, (key, v) in enumerate(zip(keys, verdicts)):
             if key is not None and v.reason is None:
                 groups.setdefault(key, []).append(i)
         for key, rows in groups.items():

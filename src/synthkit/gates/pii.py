@@ -402,8 +402,7 @@ def _prescreen(entities: list[str], analyzer: AnalyzerEngine) -> re.Pattern[str]
     """A regex every text with a finding must match, or None when no such cheap check is provably lossless."""
     if not entities or any(e not in _SCREENABLE for e in entities):
         return None
-    nlp = getattr(analyzer.nlp_engine, "nlp", None) or {}
-    blank = LANGUAGE in nlp and not nlp[LANGUAGE].pipe_names
+    blank = _blank_pipeline(analyzer)
     for rec in analyzer.registry.get_recognizers(language=LANGUAGE, entities=entities):
         name = type(rec).__name__
         for entity in set(rec.supported_entities) & set(entities):
@@ -432,14 +431,190 @@ def scan_pii(texts: list[str], params: PiiParams, analyzer: AnalyzerEngine) -> l
     if workers > 1 and len(todo) >= 2 * params.chunk_size:
         found = _analyze_parallel([texts[i] for i in todo], entities, thresholds, params, workers)
     else:
-        found = [_analyze(analyzer, texts[i], entities, thresholds, floor) for i in progress(todo, "pii")]
+        quick = _quick_recognizers(analyzer, entities) if params.prescreen else None
+        found = [_analyze(analyzer, texts[i], entities, thresholds, floor, quick) for i in progress(todo, "pii")]
     for i, findings in zip(todo, found):
         out[i] = findings
     return out
 
 
-def _analyze(analyzer: AnalyzerEngine, text: str, entities: list[str], thresholds: dict[str, float], floor: float) -> list[Finding]:
-    """The findings of one text at or above their entity's threshold, sorted by span."""
+def _quick_recognizers(analyzer: AnalyzerEngine, entities: list[str]) -> list | None:
+    """(recognizer, screen) pairs for `entities` when no recognizer reads the NLP artifacts, else None.
+
+    AnalyzerEngine.analyze runs the spaCy pipeline on every text before any recognizer; its result is empty
+    whenever every recognizer's raw result is. For pattern recognizers (the base analyze, which ignores
+    nlp_artifacts), IbanRecognizer, PhoneRecognizer (phonenumbers) and the name/place list recognizers, the
+    raw results can be had without the pipeline, so a text none of them flags skips it; any raw result sends
+    the text through the full analyzer (tests/test_scale.py and tests/gates/test_pii.py compare the two on the
+    benchmark corpus and others). A screen (see _PATTERN_SCREENS) skips a recognizer that cannot match a text.
+    SpacyRecognizer reports the pipeline's named entities: none on a pipeline without components, so it is left
+    out there; on a real spaCy model it needs the pipeline and there is no quick path.
+    """
+    from presidio_analyzer import PatternRecognizer
+
+    quick = []
+    for rec in analyzer.registry.get_recognizers(language=LANGUAGE, entities=entities):
+        name = type(rec).__name__
+        if name == "SpacyRecognizer" and _blank_pipeline(analyzer):
+            continue
+        plain_pattern = isinstance(rec, PatternRecognizer) and type(rec).analyze is PatternRecognizer.analyze
+        if not plain_pattern and name not in _NLP_FREE:
+            return None
+        quick.append((rec, _screen_for(rec)))
+    return quick
+
+
+def _blank_pipeline(analyzer: AnalyzerEngine) -> bool:
+    """The analyzer's spaCy pipeline has no components (no NER, no lemmas): a tokenizer only."""
+    nlp = getattr(analyzer.nlp_engine, "nlp", None) or {}
+    return LANGUAGE in nlp and not nlp[LANGUAGE].pipe_names
+
+
+# Recognizer classes whose analyze never reads nlp_artifacts (checked against presidio-analyzer 2.2.366).
+_NLP_FREE = frozenset({"PhoneRecognizer", "IbanRecognizer", "NameListRecognizer", "PlaceListRecognizer"})
+
+# Per pattern recognizer: the sha256 (first 16 hex digits) of its regexes as read for this table, and what
+# every match of them needs, given the text, its count of \d digits and the most digits in one of its letter-free
+# windows (_windows). With other regexes (another Presidio version, custom patterns) the fingerprint differs and
+# the recognizer runs on every text.
+#   Email: "[@]". IP: every IPv6 form holds ":", every IPv4 form four octets of 1-3 [0-9] joined by ".".
+#   US SSN: 9 digits joined by nothing or one of "- ." in each of its 5 patterns. Credit card: 4 + 3 + 3 + 3 digits
+#   joined by nothing or one of "- ". IBAN: it opens with [A-Z]{2}[0-9]{2} (case-insensitive, as Presidio runs it).
+_IPV4_CORE = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
+_IBAN_START = re.compile(r"[A-Z]{2}[0-9]{2}", re.IGNORECASE)
+_PATTERN_SCREENS = {
+    "EmailRecognizer": ("004723abbb67ff6c", lambda text, digits, window: "@" in text),
+    "IpRecognizer": ("2e5b4e8ccce1e531", lambda text, digits, window: ":" in text or _IPV4_CORE.search(text) is not None),
+    "UsSsnRecognizer": ("99e2c61f6a973b04", lambda text, digits, window: window >= 9),
+    "CreditCardRecognizer": ("f619fa242c932c37", lambda text, digits, window: window >= 13),
+    "IbanRecognizer": ("1f98697e78e08d67", lambda text, digits, window: _IBAN_START.search(text) is not None),
+}
+
+
+def _fingerprint(rec) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(p.regex for p in getattr(rec, "patterns", None) or ()).encode()).hexdigest()[:16]
+
+
+def _screen_for(rec):
+    """A (text, digits) -> bool test the recognizer needs to pass before it can match, or None (always run)."""
+    name = type(rec).__name__
+    if name == "PhoneRecognizer":
+        return "phone"
+    if name in _PATTERN_SCREENS and _fingerprint(rec) == _PATTERN_SCREENS[name][0]:
+        return _PATTERN_SCREENS[name][1]
+    return None
+
+
+def _flagged(recognizers: list, text: str, entities: list[str]) -> bool:
+    """Any raw result from any of the recognizers (run without NLP artifacts, loaded on first use as the analyzer does)."""
+    digits = len(_DIGIT.findall(text))
+    window = _window_digits(text) if digits else 0
+    for rec, screen in recognizers:
+        if screen == "phone":
+            rec = _phone_for(rec, text, window)
+            if rec is None:
+                continue
+        elif screen is not None and not screen(text, digits, window):
+            continue
+        if not rec.is_loaded:
+            rec.load()
+            rec.is_loaded = True
+        if rec.analyze(text=text, entities=entities, nlp_artifacts=None):
+            return True
+    return False
+
+
+# --- phone numbers: only the regions a text holds enough digits for ----------------------------------
+#
+# PhoneRecognizer runs phonenumbers' matcher once per supported region (leniency VALID by default). A match
+# needs phonenumbers.is_valid_number, so its national significant number (NSN) has one of the possible lengths
+# of its region's metadata. The matcher's candidates are a lead character, digit blocks joined by up to four
+# separators (of which "x" is the only letter) and an optional extension, which parsing strips before the NSN is
+# read; so all NSN digits lie in one window of the text between letters other than "x" (letters turn into
+# digits only when a number holds three, so each "x" is counted as a possible digit). Parsed in region R, a
+# number is national (NSN length >= the shortest possible length of R's calling code), or international: after
+# "+" (calling code + NSN digits), or after R's international dialling prefix (its digits too). A text whose
+# windows hold fewer digits than the least of these cannot match in R, and R is skipped; tests compare this with
+# the full recognizer (tests/gates/test_pii.py, tests/test_scale.py).
+_DIGIT = re.compile(r"\d")
+_DIGIT_OR_X = re.compile(r"[\dxX]")
+_LETTERS_BUT_X = re.compile(r"[^\W\d_xX]+")
+_PLUS = ("+", "\uff0b")
+
+
+def _window_digits(text: str) -> int:
+    """The most digits (an "x" counted as one) between two letters other than "x"."""
+    return max(len(_DIGIT_OR_X.findall(w)) for w in _LETTERS_BUT_X.split(text))
+
+
+@functools.cache
+def _phone_min_digits(region: str, plus: bool) -> int:
+    """The fewest digits a text needs for a VALID phone number match in `region` (with or without a plus sign)."""
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+
+    def shortest(cc: int) -> int:
+        lengths = []
+        for code in COUNTRY_CODE_TO_REGION_CODE.get(cc, ()):
+            meta = PhoneMetadata.metadata_for_region_or_calling_code(cc, code)
+            possible = list(meta.general_desc.possible_length or ()) if meta is not None and meta.general_desc else []
+            lengths.append(min(possible) if possible else 1)
+        return min(lengths, default=1)
+
+    international = min(len(str(cc)) + shortest(cc) for cc in COUNTRY_CODE_TO_REGION_CODE)
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None:  # not a region phonenumbers knows: only "+" numbers parse
+        return international if plus else 1_000
+    via_prefix = _min_width(meta.international_prefix) + international if meta.international_prefix else international
+    least = min(shortest(meta.country_code), via_prefix)
+    return min(least, international) if plus else least
+
+
+def _min_width(pattern: str) -> int:
+    """The length of the shortest string a regex matches."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import sre_parse
+
+    return int(sre_parse.parse(pattern).getwidth()[0])
+
+
+_PHONE_COPIES: dict[tuple[int, tuple[str, ...]], object] = {}
+
+
+def _phone_for(rec, text: str, window: int):
+    """The recognizer restricted to the regions the text has enough digits for (None: no region left)."""
+    if getattr(rec, "leniency", 1) is None or getattr(rec, "leniency", 1) < 1:
+        return rec  # POSSIBLE leniency: lengths alone decide, local-only ones included; no screen
+    plus = any(p in text for p in _PLUS)
+    regions = tuple(r for r in rec.supported_regions if _phone_min_digits(r, plus) <= window)
+    if not regions:
+        return None
+    if regions == tuple(rec.supported_regions):
+        return rec
+    key = (id(rec), regions)
+    if key not in _PHONE_COPIES:
+        import copy
+
+        reduced = copy.copy(rec)
+        reduced.supported_regions = regions
+        _PHONE_COPIES[key] = reduced
+    return _PHONE_COPIES[key]
+
+
+def _analyze(
+    analyzer: AnalyzerEngine, text: str, entities: list[str], thresholds: dict[str, float], floor: float, quick: list | None = None
+) -> list[Finding]:
+    """The findings of one text at or above their entity's threshold, sorted by span.
+
+    With `quick` (see _quick_recognizers), a text no recognizer flags has no findings without running the
+    analyzer's NLP pipeline; every other text goes through AnalyzerEngine.analyze unchanged.
+    """
+    if quick is not None and not _flagged(quick, text, entities):
+        return []
     results = analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
     found = [
         Finding(r.entity_type, r.start, r.end, float(r.score), text[r.start : r.end])
@@ -465,9 +640,10 @@ def _init_worker(spacy_model: str | None) -> None:
     _WORKER_ANALYZER = build_analyzer(spacy_model)
 
 
-def _analyze_chunk(texts: list[str], entities: list[str], thresholds: dict[str, float]) -> list[list[Finding]]:
+def _analyze_chunk(texts: list[str], entities: list[str], thresholds: dict[str, float], quick: bool) -> list[list[Finding]]:
     floor = min(thresholds.values())
-    return [_analyze(_WORKER_ANALYZER, t, entities, thresholds, floor) for t in texts]
+    recognizers = _quick_recognizers(_WORKER_ANALYZER, entities) if quick else None
+    return [_analyze(_WORKER_ANALYZER, t, entities, thresholds, floor, recognizers) for t in texts]
 
 
 def _analyze_parallel(
@@ -477,7 +653,8 @@ def _analyze_parallel(
     chunks = [texts[i : i + params.chunk_size] for i in range(0, len(texts), params.chunk_size)]
     context = multiprocessing.get_context("spawn")  # no fork of a process that runs polars/Arrow threads
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(params.spacy_model,)) as pool:
-        results = pool.map(_analyze_chunk, chunks, [entities] * len(chunks), [thresholds] * len(chunks))
+        n = len(chunks)
+        results = pool.map(_analyze_chunk, chunks, [entities] * n, [thresholds] * n, [params.prescreen] * n)
         return [findings for chunk in progress(results, "pii", total=len(chunks)) for findings in chunk]
 
 
