@@ -148,7 +148,7 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
     t0 = time.perf_counter()
     candidates = generate_candidates(spec, seeds, pool, params.generate, seed)
     t_gen = time.perf_counter() - t0
-    validated, _ = run_gates(candidates, [("format", lambda f: gate_format(f.to_dicts())), ("rule", lambda f: gate_rules(f, spec))])
+    validated, _ = run_gates(candidates, [("format", gate_format), ("rule", lambda f: gate_rules(f, spec))])
     filtered, _ = filter_candidates(validated, seeds, params.filter, {}, analyzer, None)
     deduped, _, _ = dedupe(filtered, seeds, eval_, params.dedupe)
     train_mix, _ = mix(seeds, deduped, params.mix, seed)

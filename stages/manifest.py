@@ -38,7 +38,7 @@ def main(args) -> None:
             "filters": {"params": params.filter.model_dump(), "validate": params.validate_.model_dump()},
             "dedupe": params.dedupe.model_dump(),
             "mixing": params.mix.model_dump(),
-            "versions": package_versions(["synthkit", "presidio-analyzer", "spacy", "alt-profanity-check", "scikit-learn", "datasketch", "polars", "duckdb", "dvc"]),
+            "versions": package_versions(["synthkit", "presidio-analyzer", "spacy", "alt-profanity-check", "scikit-learn", "sklearn-crfsuite", "sacrebleu", "datasketch", "polars", "duckdb", "pydantic", "openai", "dvc"]),
             "code": code_versions(["src/synthkit", "stages"], base=Path(__file__).resolve().parents[1]),
             "artifacts": artifacts,
             "counts": {"candidates": report["candidates"], "rejected": report["rejected"], "train_rows": train.height, "synthetic_in_train": report["synthetic_in_train"]},

@@ -16,7 +16,7 @@ def main(args) -> None:
     kept, rejects = run_gates(
         candidates,
         [
-            ("format", lambda f: gate_format(f.to_dicts())),
+            ("format", gate_format),
             ("rule", lambda f: gate_rules(f, spec, params.validate_.min_chars, params.validate_.max_chars)),
             *validate_gates(spec, params, args.docs),  # extraction, rewrite, summarization: correctness gates
         ],

@@ -81,3 +81,34 @@ def test_pii_worker_processes_match_in_process(corpus: list[str], analyzer) -> N
     parallel = scan_pii(texts, pii.model_copy(update={"workers": 2, "chunk_size": 100}), analyzer)
     assert sum(bool(f) for f in serial) > 20
     assert parallel == serial
+
+
+def test_benchmark_script_writes_every_figure(tmp_path) -> None:
+    """benchmarks/scale.py end to end on a small N: the figures the README quotes are all there and add up."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    prep = load_params(root / "params.yaml").prepare
+    prepare = [sys.executable, "stages/prepare.py", "--spec", "spec/spec.yaml", "--seeds", prep.seeds, "--eval", prep.eval, "--production", prep.production,
+               "--out-dir", str(tmp_path / "prepared"), "--counts", str(tmp_path / "counts.json")]  # fmt: skip
+    done = subprocess.run(prepare, cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = tmp_path / "scale.json"
+    args = ["--n", "3000", "--repeats", "2", "--near-sample", "400", "--pii-sample", "300", "--ray-sample", "200",
+            "--prepared", str(tmp_path / "prepared"), "--out", str(out)]  # fmt: skip
+    done = subprocess.run([sys.executable, "benchmarks/scale.py", *args], cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    for key in ("n", "wall_s", "peak_rss_mb", "near_dup_speedup_vs_naive", "near_dup_pair_agreement", "pii_speedup_vs_naive",
+                "pii_identical_findings", "ray_identical"):  # fmt: skip
+        assert key in result, key
+    assert result["n"] == 3000 and len(result["wall_s_runs"]) == 2 and result["wall_s"] in result["wall_s_runs"]
+    assert result["near_dup_pair_agreement"] >= 0.95 and result["pii_identical_findings"] is True
+    assert result["peak_rss_mb"] >= result["peak_rss_mb_main_process"] > 0
+    stages = result["stages"]
+    assert stages["validate"]["in"] == 3000 and stages["filter"]["in"] == stages["validate"]["kept"]
+    assert stages["dedupe"]["in"] == stages["filter"]["kept"] and stages["mix"]["in"] == stages["dedupe"]["kept"]
+    assert result["ray_identical"] in (True, None)  # None: the ray extra is not installed

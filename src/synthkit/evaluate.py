@@ -7,6 +7,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from synthkit.config import EvaluateParams
 from synthkit.student import train_student
+from synthkit.tasks import slice_groups
 
 
 def _round(x: float) -> float:
@@ -31,13 +32,8 @@ def per_label_f1(y_true: list[str], y_pred: list[str], labels: list[str]) -> dic
 def slice_scores(eval_: pl.DataFrame, y_pred: list[str], labels: list[str], min_size: int) -> dict[str, dict]:
     """Scores per slice tag (and 'all'), for slices with at least min_size rows."""
     y_true = eval_["label"].to_list()
-    tags = eval_["slices"].to_list()
-    out = {"all": scores(y_true, y_pred, labels)}
-    for tag in sorted({t for ts in tags for t in ts}):
-        idx = [i for i, ts in enumerate(tags) if tag in ts]
-        if len(idx) >= min_size:
-            out[tag] = scores([y_true[i] for i in idx], [y_pred[i] for i in idx], labels)
-    return out
+    groups = slice_groups(eval_["slices"].to_list(), min_size)
+    return {g: scores([y_true[i] for i in idx], [y_pred[i] for i in idx], labels) for g, idx in groups.items()}
 
 
 def evaluate(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame, labels: list[str], params: EvaluateParams) -> tuple[dict, dict, dict]:

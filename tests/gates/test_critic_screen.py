@@ -87,3 +87,13 @@ def test_screened_verdicts_equal_unscreened_on_the_benchmark_corpus() -> None:
     screened = gate_critic(df, SEEDS * 4, params)
     assert screened == gate_critic(df, SEEDS * 4, params, screen=False)
     assert sum(v.reason == "critic_boilerplate" for v in screened) > planted["artifact"] // 4
+
+
+def test_screen_batches_do_not_change_verdicts(monkeypatch) -> None:
+    import synthkit.gates.critic as critic
+
+    df = _frame(TRICKY * 2)
+    params = CriticParams(max_opening_share=0.02, opening_words=2)
+    whole = gate_critic(df, SEEDS, params)
+    monkeypatch.setattr(critic, "SCREEN_BATCH", 7)
+    assert gate_critic(df, SEEDS, params) == whole == gate_critic(df, SEEDS, params, screen=False)

@@ -55,3 +55,14 @@ def test_split_verdicts_requires_prefixed_reasons():
     kept, _ = split_verdicts(df, [Verdict(text="replaced")], "rule")
     assert kept["text"].to_list() == ["replaced"]
     assert isinstance(kept, pl.DataFrame)
+
+
+def test_format_gate_reads_a_frame_in_batches(rows, monkeypatch):
+    import synthkit.gates.rules as rules
+
+    texts = [("fine text", "refund_request"), ("tab\x07bell", "refund_request"), ("  ", "refund_request")] * 5
+    df = rows(texts)
+    expected = [v.reason for v in gate_format(df.to_dicts())]
+    monkeypatch.setattr(rules, "FORMAT_BATCH", 4)
+    assert [v.reason for v in gate_format(df)] == expected
+    assert expected[:3] == [None, "format_control_characters", "format_blank_text"]

@@ -11,7 +11,6 @@ import polars as pl
 from synthkit.config import CriticParams
 from synthkit.gates.base import KEEP, Verdict
 
-
 _RESIDUE = [
     ("unfilled_slot", re.compile(r"\{\{?\s*[A-Za-z_][\w .-]{0,40}\}\}?|\$\{\w+\}|%\(\w+\)[sd]|(?<!\w)%s(?!\w)")),
     # <placeholder>, <customer name>, <insert date>; all-caps <PHONE_NUMBER> is the PII gate's redaction: kept
@@ -109,7 +108,18 @@ def _suspects(texts: pl.Series, params: CriticParams, leak_screen: list[str]) ->
     """
     if params.boilerplate and params.extra_boilerplate:
         return [True] * texts.len()
-    frame = pl.DataFrame({"t": texts.fill_null("")})
+    return [x for part in _slices(texts.fill_null("")) for x in _suspects_part(part, params, leak_screen)]
+
+
+SCREEN_BATCH = 65_536  # rows per vectorized screen: bounds the word lists polars builds
+
+
+def _slices(texts: pl.Series) -> list[pl.Series]:
+    return [texts.slice(start, SCREEN_BATCH) for start in range(0, texts.len(), SCREEN_BATCH)]
+
+
+def _suspects_part(texts: pl.Series, params: CriticParams, leak_screen: list[str]) -> list[bool]:
+    frame = pl.DataFrame({"t": texts})
     t = pl.col("t")
     checks = [t.str.contains(_NOT_PLAIN)]
     if params.template_residue:
@@ -127,7 +137,11 @@ def _suspects(texts: pl.Series, params: CriticParams, leak_screen: list[str]) ->
 
 def _openings(texts: pl.Series, n: int) -> list[str | None]:
     """opening(text, n) for every text: vectorized for plain texts, per text otherwise."""
-    frame = pl.DataFrame({"t": texts.fill_null("")}).select(
+    return [o for part in _slices(texts.fill_null("")) for o in _openings_part(part, n)]
+
+
+def _openings_part(texts: pl.Series, n: int) -> list[str | None]:
+    frame = pl.DataFrame({"t": texts}).select(
         plain=~pl.col("t").str.contains(_NOT_PLAIN),
         words=pl.col("t").str.to_lowercase().str.extract_all(_WORD.pattern),
     )

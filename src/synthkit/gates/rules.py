@@ -14,25 +14,35 @@ from synthkit.spec import Spec
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def gate_format(rows: list[dict]) -> list[Verdict]:
-    """Reject rows that do not satisfy the Example row model, or whose text is blank or has control characters."""
-    verdicts = []
-    for row in rows:
-        try:
-            Example.model_validate(row)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = "_".join(str(p) for p in err["loc"]) or "row"
-            verdicts.append(Verdict(f"format_invalid_{field}", err["msg"]))
-            continue
-        text = row["text"]
-        if not text.strip():
-            verdicts.append(Verdict("format_blank_text"))
-        elif _CONTROL.search(text):
-            verdicts.append(Verdict("format_control_characters"))
-        else:
-            verdicts.append(KEEP)
-    return verdicts
+FORMAT_BATCH = 8192
+
+
+def gate_format(rows: pl.DataFrame | list[dict]) -> list[Verdict]:
+    """Reject rows that do not satisfy the Example row model, or whose text is blank or has control characters.
+
+    A frame is read in batches of FORMAT_BATCH rows, so its rows never all exist as Python dicts at once.
+    """
+    if isinstance(rows, pl.DataFrame):
+        return [_format_row(row) for batch in rows.iter_slices(FORMAT_BATCH) for row in batch.to_dicts()]
+    return [_format_row(row) for row in rows]
+
+
+def _format_row(row: dict) -> Verdict:
+    try:
+        Example.model_validate(row)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = "_".join(str(p) for p in err["loc"]) or "row"
+        return Verdict(f"format_invalid_{field}", err["msg"])
+    return _text_verdict(row["text"])
+
+
+def _text_verdict(text: str) -> Verdict:
+    if not text.strip():
+        return Verdict("format_blank_text")
+    if _CONTROL.search(text):
+        return Verdict("format_control_characters")
+    return KEEP
 
 
 def gate_rules(df: pl.DataFrame, spec: Spec, min_chars: int | None = None, max_chars: int | None = None) -> list[Verdict]:

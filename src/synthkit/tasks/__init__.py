@@ -19,6 +19,16 @@ TYPES = ("extraction", "rewrite", "summarization")
 SKIPPED_GATES = {"consistency": "classification only: the seed-trained label student does not judge extraction, rewrite or summarization targets"}
 
 
+def slice_groups(tags: list[list[str]], min_size: int) -> dict[str, list[int]]:
+    """Row indices per evaluation group: "all", then every slice tag held by at least min_size rows (sorted)."""
+    groups = {"all": list(range(len(tags)))}
+    for tag in sorted({t for ts in tags for t in ts}):
+        idx = [i for i, ts in enumerate(tags) if tag in ts]
+        if len(idx) >= min_size:
+            groups[tag] = idx
+    return groups
+
+
 def is_task(spec) -> bool:
     """True for a task type other than classification."""
     return spec.task.type in TYPES

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, ConfigDict, StrictFloat, StrictInt, StrictS
 
 from synthkit.gates.base import KEEP, Verdict
 from synthkit.schemas import Example, Generator, content_id, rows_to_frame
+from synthkit.tasks import slice_groups
 from synthkit.tasks.facts import dates, normalize_space, number_value, numbers
 from synthkit.tasks.sections import ExtractionSpec
 
@@ -360,11 +361,7 @@ def evaluate(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame, spec,
         crf = train_extractor(frame["text"].to_list(), frame["target"].to_list(), ex_spec, params.task.extraction)
         preds[name] = predict(crf, texts, ex_spec)
     tags = eval_["slices"].to_list()
-    groups = {"all": list(range(len(texts)))}
-    for tag in sorted({t for ts in tags for t in ts}):
-        idx = [i for i, ts in enumerate(tags) if tag in ts]
-        if len(idx) >= min_slice_size:
-            groups[tag] = idx
+    groups = slice_groups(tags, min_slice_size)
     result = {name: {g: field_scores([gold[i] for i in idx], [p[i] for i in idx], ex_spec) for g, idx in groups.items()} for name, p in preds.items()}
     metrics = {
         "task": "extraction", "student": "crf", "eval_rows": eval_.height,

@@ -17,6 +17,7 @@ import polars as pl
 
 from synthkit.gates.base import KEEP, Verdict
 from synthkit.schemas import Example, Generator, content_id, rows_to_frame
+from synthkit.tasks import slice_groups
 from synthkit.tasks.sections import RewriteSpec
 
 POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?) (\d[A-Z]{2})\b", re.I)
@@ -232,11 +233,7 @@ def evaluate(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame, spec,
     for name, frame in (("real_only", real), ("mix", train)):
         preds[name] = Rewriter().fit(frame["text"].to_list(), frame["target"].to_list()).predict(texts)
     tags = eval_["slices"].to_list()
-    groups = {"all": list(range(len(texts)))}
-    for tag in sorted({t for ts in tags for t in ts}):
-        idx = [i for i, ts in enumerate(tags) if tag in ts]
-        if len(idx) >= min_slice_size:
-            groups[tag] = idx
+    groups = slice_groups(tags, min_slice_size)
     result = {name: {g: rewrite_scores([refs[i] for i in idx], [p[i] for i in idx]) for g, idx in groups.items()} for name, p in preds.items()}
     metrics = {
         "task": "rewrite", "student": "token_rewriter", "eval_rows": eval_.height,

@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from synthkit.errors import InputError
 from synthkit.gates.base import KEEP, Verdict
 from synthkit.schemas import Example, Generator, content_id, rows_to_frame
+from synthkit.tasks import slice_groups
 from synthkit.tasks.facts import new_facts, normalize_space
 from synthkit.tasks.sections import SummarizationSpec
 
@@ -241,11 +242,7 @@ def evaluate(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame, spec,
     models = {"lead_baseline": Summarizer(params.task.summarization.C), **models}
     preds = {name: [m.answer(r["text"], eval_docs.get(r["scenario_id"], "")) if r["label"] == sm.qa_label else m.summarize(r["text"]) for r in rows]
              for name, m in models.items()}
-    groups = {"all": list(range(len(rows)))}
-    for tag in sorted({t for r in rows for t in r["slices"]}):
-        idx = [i for i, r in enumerate(rows) if tag in r["slices"]]
-        if len(idx) >= min_slice_size:
-            groups[tag] = idx
+    groups = slice_groups([r["slices"] for r in rows], min_slice_size)
 
     def score(p: list[str], idx: list[int]) -> dict:
         s_idx = [i for i in idx if rows[i]["label"] != sm.qa_label]
