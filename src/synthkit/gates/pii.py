@@ -475,13 +475,14 @@ _NLP_FREE = frozenset({"PhoneRecognizer", "IbanRecognizer", "NameListRecognizer"
 
 # Per pattern recognizer: the sha256 (first 16 hex digits) of its regexes as read for this table, and what
 # every match of them needs, given the text, its count of \d digits and the most digits in one of its letter-free
-# windows (_windows). With other regexes (another Presidio version, custom patterns) the fingerprint differs and
+# windows (_window_digits). With other regexes (another Presidio version, custom patterns) the fingerprint differs and
 # the recognizer runs on every text.
 #   Email: "[@]". IP: every IPv6 form holds ":", every IPv4 form four octets of 1-3 [0-9] joined by ".".
 #   US SSN: 9 digits joined by nothing or one of "- ." in each of its 5 patterns. Credit card: 4 + 3 + 3 + 3 digits
-#   joined by nothing or one of "- ". IBAN: it opens with [A-Z]{2}[0-9]{2} (case-insensitive, as Presidio runs it).
+#   joined by nothing or one of "- ". IBAN: it opens with [A-Z]{2}[0-9]{2}, run case-insensitively (the screen takes
+#   any two letters, so no case-folding rule of either regex engine can make it miss).
 _IPV4_CORE = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
-_IBAN_START = re.compile(r"[A-Z]{2}[0-9]{2}", re.IGNORECASE)
+_IBAN_START = re.compile(r"[^\W\d_]{2}[0-9]{2}")
 _PATTERN_SCREENS = {
     "EmailRecognizer": ("004723abbb67ff6c", lambda text, digits, window: "@" in text),
     "IpRecognizer": ("2e5b4e8ccce1e531", lambda text, digits, window: ":" in text or _IPV4_CORE.search(text) is not None),
@@ -498,7 +499,8 @@ def _fingerprint(rec) -> str:
 
 
 def _screen_for(rec):
-    """A (text, digits) -> bool test the recognizer needs to pass before it can match, or None (always run)."""
+    """A (text, digits, window) -> bool test the recognizer needs to pass before it can match, None (always run),
+    or "phone" (PhoneRecognizer: see _phone_for)."""
     name = type(rec).__name__
     if name == "PhoneRecognizer":
         return "phone"
