@@ -100,6 +100,13 @@ def _label_screen(labels: list[str], min_words: int, spaced: bool) -> list[str]:
     return out
 
 
+SCREEN_BATCH = 65_536  # rows per vectorized screen: bounds the word lists polars builds
+
+
+def _slices(texts: pl.Series) -> list[pl.Series]:
+    return [texts.slice(start, SCREEN_BATCH) for start in range(0, texts.len(), SCREEN_BATCH)]
+
+
 def _suspects(texts: pl.Series, params: CriticParams, leak_screen: list[str]) -> list[bool]:
     """Per text: could any residue, doubled-word, boilerplate or label-leak check fire? False only when provably not.
 
@@ -109,13 +116,6 @@ def _suspects(texts: pl.Series, params: CriticParams, leak_screen: list[str]) ->
     if params.boilerplate and params.extra_boilerplate:
         return [True] * texts.len()
     return [x for part in _slices(texts.fill_null("")) for x in _suspects_part(part, params, leak_screen)]
-
-
-SCREEN_BATCH = 65_536  # rows per vectorized screen: bounds the word lists polars builds
-
-
-def _slices(texts: pl.Series) -> list[pl.Series]:
-    return [texts.slice(start, SCREEN_BATCH) for start in range(0, texts.len(), SCREEN_BATCH)]
 
 
 def _suspects_part(texts: pl.Series, params: CriticParams, leak_screen: list[str]) -> list[bool]:

@@ -584,9 +584,6 @@ def _min_width(pattern: str) -> int:
     return int(sre_parse.parse(pattern).getwidth()[0])
 
 
-_PHONE_COPIES: dict[tuple[int, tuple[str, ...]], object] = {}
-
-
 def _phone_for(rec, text: str, window: int):
     """The recognizer restricted to the regions the text has enough digits for (None: no region left)."""
     if getattr(rec, "leniency", 1) is None or getattr(rec, "leniency", 1) < 1:
@@ -597,14 +594,13 @@ def _phone_for(rec, text: str, window: int):
         return None
     if regions == tuple(rec.supported_regions):
         return rec
-    key = (id(rec), regions)
-    if key not in _PHONE_COPIES:
+    copies = rec.__dict__.setdefault("_synthkit_by_regions", {})  # lives and dies with the recognizer
+    if regions not in copies:
         import copy
 
-        reduced = copy.copy(rec)
-        reduced.supported_regions = regions
-        _PHONE_COPIES[key] = reduced
-    return _PHONE_COPIES[key]
+        copies[regions] = copy.copy(rec)
+        copies[regions].supported_regions = regions
+    return copies[regions]
 
 
 def _analyze(
