@@ -9,7 +9,7 @@ from synthkit.evaluate import scores
 from synthkit.student import train_student
 
 
-def backend_of(df: pl.DataFrame) -> pl.Expr:
+def backend_of() -> pl.Expr:
     """The generator backend of each row (an expression over the generator struct)."""
     return pl.col("generator").struct.field("backend")
 
@@ -19,7 +19,7 @@ def uplift_by_backend(train: pl.DataFrame, eval_: pl.DataFrame, labels: list[str
 
     The mix's own weights are kept, so each figure is the mix with the other backends' rows removed.
     """
-    synth = train.filter(pl.col("source") == "synthetic").with_columns(backend_of(train).alias("_backend"))
+    synth = train.filter(pl.col("source") == "synthetic").with_columns(backend_of().alias("_backend"))
     real_rows = train.filter(pl.col("source") == "real")
     texts, y_true = eval_["text"].to_list(), eval_["label"].to_list()
     out: dict[str, dict] = {}

@@ -43,6 +43,7 @@ def filter_candidates(
     seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
     reviewed_accept = {k for k, d in decisions.items() if d.decision in ("accept", "relabel")}
 
+    toxicity = partial(toxicity_batch, params=params.toxicity, llm=llm)  # the same function whole or per Ray batch
     llm_kw = {"prompts_dir": prompts_dir, "cache_dir": cache_dir, "seed": seed, "ledger": ledger}
 
     def consistency(frame: pl.DataFrame):
@@ -57,7 +58,7 @@ def filter_candidates(
         df,
         [
             ("pii", lambda f: engine.map_gate(f, lambda g: gate_pii(g["text"].to_list(), params.pii, analyzer), partial(pii_batch, params=params.pii))),
-            ("toxicity", lambda f: engine.map_gate(f, partial(toxicity_batch, params=params.toxicity, llm=llm), partial(toxicity_batch, params=params.toxicity, llm=llm))),
+            ("toxicity", lambda f: engine.map_gate(f, toxicity, toxicity)),
             ("critic", lambda f: gate_critic(f, seed_texts, params.critic)),
             ("critic", lambda f: gate_llm_critic(f, spec, params.critic, llm or LlmParams(), **llm_kw)),
             ("consistency", consistency),

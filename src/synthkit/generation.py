@@ -15,12 +15,11 @@ import polars as pl
 
 from synthkit.config import Params
 from synthkit.cost import CostLedger
-from synthkit.errors import InputError
 from synthkit.gates.critic import gate_critic
 from synthkit.io import write_text
 from synthkit.gates.llm_critic import gate_llm_critic
 from synthkit.gates.rules import gate_rules
-from synthkit.generators.combine import apply_quota, generate_candidates as generate_offline_backends
+from synthkit.generators.combine import apply_quota, check_quotas, generate_candidates as generate_offline_backends
 from synthkit.generators.llm import generate_llm
 from synthkit.generators.template import generate_template
 from synthkit.generators.variation import generate_variations
@@ -81,9 +80,7 @@ def generate_candidates(spec: Spec, seeds: pl.DataFrame, params: Params, decisio
     come from synthkit.generators.combine. generate.quotas caps each backend's candidates.
     """
     gen = params.generate
-    unknown = sorted(set(gen.quotas) - set(gen.backends))
-    if unknown:
-        raise InputError("params.yaml", f"quota for a backend that is not in generate.backends: {unknown[0]}", field="generate.quotas")
+    check_quotas(gen)
     out = Generated(pl.DataFrame(), pl.DataFrame(schema=polars_schema(Reject)), CostLedger())
     frames, reject_frames = [], [out.rejects]
     pool = seeds
@@ -113,7 +110,7 @@ def generate_candidates(spec: Spec, seeds: pl.DataFrame, params: Params, decisio
             out.approved_by_round[str(r)] = approved.height
             pool = pl.concat([pool, approved.with_columns(pl.lit("seed").alias("split"))], how="vertical_relaxed")
     scenario_rows = pl.concat(frames) if frames else pl.DataFrame(schema=polars_schema(Example))
-    frames = [apply_quota(scenario_rows, gen.quotas.get("template"), params.seed, "template")]
+    frames = [apply_quota(scenario_rows, gen.quotas.get("template"), params.seed)]
     others = [b for b in gen.backends if b != "template"]
     if others:
         offline = gen.model_copy(update={"backends": others, "quotas": {k: v for k, v in gen.quotas.items() if k in others}})

@@ -10,7 +10,14 @@ from synthkit.schemas import Example, rows_to_frame
 from synthkit.spec import Spec
 
 
-def apply_quota(df: pl.DataFrame, quota: int | None, seed: int, backend: str) -> pl.DataFrame:
+def check_quotas(params: GenerateParams) -> None:
+    """Every generate.quotas key names a backend in generate.backends."""
+    unknown = sorted(set(params.quotas) - set(params.backends))
+    if unknown:
+        raise InputError("params.yaml", f"quota for a backend that is not in generate.backends: {unknown[0]}", field="generate.quotas")
+
+
+def apply_quota(df: pl.DataFrame, quota: int | None, seed: int) -> pl.DataFrame:
     """At most `quota` rows, chosen round-robin across labels in a seeded order (all rows when quota is None)."""
     if quota is None or df.height <= quota:
         return df
@@ -21,9 +28,7 @@ def apply_quota(df: pl.DataFrame, quota: int | None, seed: int, backend: str) ->
 
 def generate_candidates(spec: Spec, seeds: pl.DataFrame, pool: pl.DataFrame | None, params: GenerateParams, seed: int) -> pl.DataFrame:
     """Candidates of every backend in params.backends, each capped by params.quotas[backend]; unique by id, sorted."""
-    unknown = sorted(set(params.quotas) - set(params.backends))
-    if unknown:
-        raise InputError("params.yaml", f"quota for a backend that is not in generate.backends: {unknown[0]}", field="generate.quotas")
+    check_quotas(params)
     frames = []
     for backend in params.backends:
         if backend == "template":
@@ -41,7 +46,7 @@ def generate_candidates(spec: Spec, seeds: pl.DataFrame, pool: pl.DataFrame | No
             from synthkit.generators.seed_variation import generate_seed_variations
 
             frame = generate_seed_variations(seeds, spec, params.seed_variation, params.channels, seed)
-        frames.append(apply_quota(frame, params.quotas.get(backend), seed, backend))
+        frames.append(apply_quota(frame, params.quotas.get(backend), seed))
     if not frames:
         return rows_to_frame([], Example)
     return pl.concat(frames).unique("id", keep="first", maintain_order=True).sort("id")
