@@ -3,7 +3,7 @@
 For each dataset and each of 5 draws: k=10 seeds per label from the train split, the rest of the train split
 as the unlabeled pool (labels hidden), the test split as the protected eval set (CLINC150: in-scope test rows).
 Each draw runs the library code the DVC stages run: prepare (load_labeled / load_unlabeled), generate
-(generate_candidates with the configured backends), validate (format + rule gates), filter (PII, toxicity,
+(the configured template-free backends), validate (format + rule gates), filter (PII, toxicity,
 critic, consistency), dedupe (against seeds and the eval set), mix, evaluate (real-only vs mix, and each
 backend alone). Gate settings are the project's params.yaml; BENCH overrides the generator and mix knobs.
 
@@ -40,17 +40,19 @@ from synthkit.byod import derive_spec  # noqa: E402
 from synthkit.config import Columns, Params  # noqa: E402
 from synthkit.schemas import Example, rows_to_frame  # noqa: E402
 from synthkit.dedupe import dedupe, verbatim_overlap  # noqa: E402
-from synthkit.evaluate import evaluate  # noqa: E402
-from synthkit.backend_uplift import uplift_by_backend  # noqa: E402
-from synthkit.filtering import filter_candidates  # noqa: E402
+from synthkit.cost import CostLedger  # noqa: E402
+from synthkit.engine import LocalEngine  # noqa: E402
 from synthkit.gates.pii import build_analyzer  # noqa: E402
 from synthkit.gates.rules import gate_format, gate_rules  # noqa: E402
-from synthkit.generators.combine import generate_candidates  # noqa: E402
 from synthkit.io import read_yaml, write_json  # noqa: E402
 from synthkit.mix import mix, mix_weights  # noqa: E402
 from synthkit.pipeline import run_gates  # noqa: E402
 from synthkit.prepare import load_labeled, load_unlabeled  # noqa: E402
 from synthkit.spec import Spec  # noqa: E402
+from synthkit.tasks.base import TaskContext  # noqa: E402
+from synthkit.tasks.classification.evaluate import student_metrics, uplift_by_backend  # noqa: E402
+from synthkit.tasks.classification.generate import check_quotas, template_free_candidates  # noqa: E402
+from synthkit.tasks.registry import load_step  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 SOURCES = {
@@ -146,15 +148,17 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
         eval_, _ = load_labeled(write_jsonl(keep(eval_raw), tmp / "eval.jsonl"), "eval", cols, labels)
         pool = load_unlabeled(write_jsonl([{"text": r["text"]} for r in pool_raw], tmp / "pool.jsonl"), cols)
     t0 = time.perf_counter()
-    candidates = generate_candidates(spec, seeds, pool, params.generate, seed)
+    check_quotas(params.generate)
+    candidates = template_free_candidates(spec, seeds, pool, params.generate, seed)
     t_gen = time.perf_counter() - t0
     validated, _ = run_gates(candidates, [("format", gate_format), ("rule", lambda f: gate_rules(f, spec))])
-    filtered, _ = filter_candidates(validated, seeds, params.filter, {}, analyzer, None)
+    gates = load_step(spec, params, "filter").filter_gates(TaskContext(spec, params, progress=False), seeds, {}, analyzer, LocalEngine(), CostLedger())
+    filtered, _ = run_gates(validated, gates)
     deduped, _, _ = dedupe(filtered, seeds, eval_, params.dedupe)
     train_mix, _ = mix(seeds, deduped, params.mix, seed)
     t_gates = time.perf_counter() - t0 - t_gen
     real = mix_weights(seeds.filter(pl.col("split") == "seed"), params.mix)
-    metrics, _, _ = evaluate(real, train_mix, eval_, labels, params.evaluate)
+    metrics, _, _ = student_metrics(real, train_mix, eval_, labels, params.evaluate)
     by_backend = uplift_by_backend(train_mix, eval_, labels, params.evaluate, metrics["real_only"]["macro_f1"])
     pl_rows = train_mix.filter(pl.col("generator").struct.field("backend") == "pseudo_label")
     truth = {r["text"]: r["label"] for r in pool_raw}

@@ -34,27 +34,42 @@ from timing import timed  # noqa: E402
 
 from synthkit.config import load_params  # noqa: E402
 from synthkit.dedupe import dedupe, near_pairs  # noqa: E402
+from synthkit.cost import CostLedger  # noqa: E402
+from synthkit.dedupe import engine_keys  # noqa: E402
 from synthkit.engine import LocalEngine  # noqa: E402
-from synthkit.filtering import filter_candidates  # noqa: E402
 from synthkit.gates.pii import build_analyzer, resolve_workers, scan_pii  # noqa: E402
 from synthkit.gates.rules import gate_format, gate_rules  # noqa: E402
 from synthkit.io import read_parquet, write_json, write_parquet  # noqa: E402
 from synthkit.mix import mix  # noqa: E402
 from synthkit.pipeline import run_gates  # noqa: E402
 from synthkit.spec import load_spec  # noqa: E402
+from synthkit.tasks.base import TaskContext  # noqa: E402
+from synthkit.tasks.registry import load_step  # noqa: E402
 
 
-class TimedEngine(LocalEngine):
-    """The local engine, timing each map-style gate (PII first, then toxicity)."""
+class GateTimes:
+    """Seconds per filter gate (in gate order), each gate function timed as run_gates calls it."""
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
 
-    def map_gate(self, frame, local, batch):
-        t0 = time.perf_counter()
-        out = local(frame)
-        self.seconds.append(time.perf_counter() - t0)
-        return out
+    def wrap(self, gates: list) -> list:
+        def timed(fn):
+            def run(frame):
+                t0 = time.perf_counter()
+                out = fn(frame)
+                self.seconds.append(time.perf_counter() - t0)
+                return out
+
+            return run
+
+        return [(name, timed(fn)) for name, fn in gates]
+
+
+def filter_step(spec, params, frame, seeds, analyzer, engine, times: GateTimes | None = None):
+    """The filter stage's gates over a frame (no review decisions), optionally timed gate by gate."""
+    gates = load_step(spec, params, "filter").filter_gates(TaskContext(spec, params, progress=False), seeds, {}, analyzer, engine, CostLedger())
+    return run_gates(frame, times.wrap(gates) if times else gates)
 
 
 def log(*parts) -> None:
@@ -98,7 +113,7 @@ class TreeRss:
         return round(self.tree / 2**20, 1), round(self.own / 2**20, 1)
 
 
-def ray_identical(cands: pl.DataFrame, seeds: pl.DataFrame, eval_: pl.DataFrame, params, analyzer, tmp: Path) -> bool | None:
+def ray_identical(cands: pl.DataFrame, seeds: pl.DataFrame, eval_: pl.DataFrame, spec, params, analyzer, tmp: Path) -> bool | None:
     """Filter + dedupe with engine local and engine ray (local Ray, 2 CPUs): byte-identical Parquet outputs?"""
     try:
         import ray
@@ -108,8 +123,8 @@ def ray_identical(cands: pl.DataFrame, seeds: pl.DataFrame, eval_: pl.DataFrame,
 
     outputs = {}
     for engine in (LocalEngine(), RayEngine(params.ray.model_copy(update={"num_cpus": 2, "address": None}))):
-        kept, rejects = filter_candidates(cands, seeds, params.filter, {}, analyzer, params.llm, engine)
-        deduped, d_rejects, _ = dedupe(kept, seeds, eval_, params.dedupe, engine.dedupe_keys())
+        kept, rejects = filter_step(spec, params, cands, seeds, analyzer, engine)
+        deduped, d_rejects, _ = dedupe(kept, seeds, eval_, params.dedupe, engine_keys(engine))
         for name, frame in (("filtered", kept), ("filter_rejects", rejects), ("deduped", deduped), ("dedupe_rejects", d_rejects)):
             write_parquet(frame, tmp / engine.name / f"{name}.parquet")
         outputs[engine.name] = {p.name: p.read_bytes() for p in sorted((tmp / engine.name).iterdir())}
@@ -189,12 +204,12 @@ def main() -> None:
             log(f"main run {repeat + 1}/{args.repeats}", runs[-1]["wall"])
     tree_mb, own_mb = rss.mb()
     # engine ray vs local after the peak RSS is read: Ray's own processes are not part of the pipeline's memory
-    baselines["ray_identical"] = ray_identical(cands.head(args.ray_sample), seeds, eval_, params, analyzer, Path("/tmp") / f"synthkit-scale-{os.getpid()}")
+    baselines["ray_identical"] = ray_identical(cands.head(args.ray_sample), seeds, eval_, spec, params, analyzer, Path("/tmp") / f"synthkit-scale-{os.getpid()}")
     log("ray identical", baselines["ray_identical"])
     walls = sorted(run["wall"] for run in runs)
     run = next(r for r in runs if r["wall"] == walls[len(walls) // 2])
-    stages, engine, leakage, d_rej = run["stages"], run["engine"], run["leakage"], run["d_rej"]
-    pii_s, tox_s = engine.seconds[:2]
+    stages, times, leakage, d_rej = run["stages"], run["times"], run["leakage"], run["d_rej"]
+    pii_s, tox_s = times.seconds[:2]
     result = {
         "n": args.n,
         "repeats": args.repeats,
@@ -226,7 +241,7 @@ def main() -> None:
 
 def main_run(cands, seeds, eval_, spec, params, analyzer) -> dict:
     """validate -> filter -> dedupe -> mix over all candidates, timed per stage; the funnel must add up."""
-    stages, engine = {}, TimedEngine()
+    stages, times = {}, GateTimes()
     t_start = time.perf_counter()
     t0 = time.perf_counter()
     validated, v_rej = run_gates(
@@ -241,9 +256,9 @@ def main_run(cands, seeds, eval_, spec, params, analyzer) -> dict:
     assert cands.height == validated.height + v_rej.height
     del v_rej  # each DVC stage is its own process: a stage's inputs and rejects are not held by the next
     t0 = time.perf_counter()
-    filtered, f_rej = filter_candidates(validated, seeds, params.filter, {}, analyzer, params.llm, engine)
+    filtered, f_rej = filter_step(spec, params, validated, seeds, analyzer, LocalEngine(), times)
     stages["filter"] = (time.perf_counter() - t0, validated.height, filtered.height)
-    log("filter", stages["filter"], engine.seconds)
+    log("filter", stages["filter"], times.seconds)
     assert validated.height == filtered.height + f_rej.height
     del validated, f_rej
     t0 = time.perf_counter()
@@ -256,7 +271,7 @@ def main_run(cands, seeds, eval_, spec, params, analyzer) -> dict:
     train, m_rej = mix(seeds, deduped, params.mix, params.seed)
     stages["mix"] = (time.perf_counter() - t0, deduped.height, train.height)
     wall = time.perf_counter() - t_start
-    return {"wall": wall, "stages": stages, "engine": engine, "leakage": leakage, "d_rej": d_rej}
+    return {"wall": wall, "stages": stages, "times": times, "leakage": leakage, "d_rej": d_rej}
 
 
 if __name__ == "__main__":

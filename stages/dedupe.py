@@ -2,7 +2,7 @@
 
 from synthkit import stage
 from synthkit.config import load_params
-from synthkit.dedupe import dedupe, verbatim_overlap
+from synthkit.dedupe import dedupe, engine_keys, verbatim_overlap
 from synthkit.engine import open_engine
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.pipeline import stage_counts
@@ -14,7 +14,7 @@ def main(args) -> None:
     seeds = read_parquet(args.seeds)
     eval_ = read_parquet(args.eval)
     with open_engine(params) as engine:
-        kept, rejects, leakage = dedupe(filtered, seeds, eval_, params.dedupe, engine.dedupe_keys())
+        kept, rejects, leakage = dedupe(filtered, seeds, eval_, params.dedupe, engine_keys(engine))
     write_parquet(kept.sort("id"), args.out)
     write_parquet(rejects.sort("gate", "id"), args.rejects)
     # eval texts that are also real training seeds, up to case and whitespace (reported; seeds are never dropped)

@@ -1,42 +1,28 @@
-"""DVC stage evaluate: student trained on real-only and on the mix, scored on the protected real eval set."""
+"""DVC stage evaluate: the task type's student trained on real-only and on the mix, scored on the protected real eval set."""
 
 import polars as pl
 
 from synthkit import stage
-from synthkit.backend_uplift import uplift_by_backend
 from synthkit.config import load_params
-from synthkit.evaluate import evaluate, ratio_curve
 from synthkit.io import read_parquet, write_csv, write_json
 from synthkit.mix import mix_weights
 from synthkit.spec import load_spec
-from synthkit.tasks import evaluate as task_evaluate, is_task, slice_plot_rows
+from synthkit.tasks.base import TaskContext
+from synthkit.tasks.registry import load_step
 
 
 def main(args) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
+    step = load_step(spec, params, "evaluate")
     train = read_parquet(args.train)
-    seeds = read_parquet(args.seeds)
+    real = mix_weights(read_parquet(args.seeds).filter(pl.col("split") == "seed"), params.mix)
     eval_ = read_parquet(args.eval)
-    real = mix_weights(seeds.filter(pl.col("split") == "seed"), params.mix)
-    if is_task(spec):  # extraction, rewrite, summarization: the type's student and metrics (synthkit.tasks)
-        metrics, detail = task_evaluate(spec, params, real, train, eval_, args.docs, args.eval_docs)
-        write_json(metrics, args.metrics)
-        write_json(detail, args.slices)
-        write_csv(pl.DataFrame(slice_plot_rows(spec, metrics)), f"{args.plots}/slices.csv")
-        return
-    metrics, detail, preds = evaluate(real, train, eval_, spec.label_names, params.evaluate)
-    metrics["by_backend"] = uplift_by_backend(train, eval_, spec.label_names, params.evaluate, metrics["real_only"]["macro_f1"])
-    write_json(metrics, args.metrics)
-    write_json(detail, args.slices)
-    write_csv(pl.DataFrame({"actual": eval_["label"], "predicted": preds["mix"]}), f"{args.plots}/confusion.csv")
-    rows = [
-        {"slice": tag, "model": model, "macro_f1": v[f"{model}_macro_f1"]}
-        for tag, v in {"all": {"real_only_macro_f1": metrics["real_only"]["macro_f1"], "mix_macro_f1": metrics["mix"]["macro_f1"]}, **metrics["slices"]}.items()
-        for model in ("real_only", "mix")
-    ]
-    write_csv(pl.DataFrame(rows), f"{args.plots}/slices.csv")
-    write_csv(pl.DataFrame(ratio_curve(train, eval_, spec.label_names, params.evaluate, params.seed)), f"{args.plots}/uplift_by_ratio.csv")
+    result = step.evaluate(TaskContext(spec, params, docs=args.docs, eval_docs=args.eval_docs), real, train, eval_)
+    write_json(result.metrics, args.metrics)
+    write_json(result.detail, args.slices)
+    for name, rows in result.plots.items():
+        write_csv(rows, f"{args.plots}/{name}")
 
 
 if __name__ == "__main__":

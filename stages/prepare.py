@@ -1,37 +1,40 @@
 """DVC stage prepare: validate the real inputs and write them as Parquet with content-hash ids."""
 
-import polars as pl
-
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.io import write_json, write_parquet
-from synthkit.prepare import check_disjoint_groups, load_labeled, load_unlabeled, split_by_group
+from synthkit.prepare import (
+    check_disjoint_groups,
+    load_labeled,
+    load_unlabeled,
+    split_by_group,
+)
 from synthkit.spec import load_spec
-from synthkit.tasks import target_check
+from synthkit.tasks.registry import load_step
 
 
 def main(args) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
+    target_check = load_step(spec, params, "prepare").target_check(spec)
     cols = params.prepare.columns
-    seeds, seed_dups = load_labeled(args.seeds, "seed", cols, spec.label_names, target_check=target_check(spec))
-    eval_, eval_dups = load_labeled(args.eval, "eval", cols, spec.label_names, target_check=target_check(spec))
+    seeds, seed_dups = load_labeled(args.seeds, "seed", cols, spec.label_names, target_check=target_check)
+    eval_, eval_dups = load_labeled(args.eval, "eval", cols, spec.label_names, target_check=target_check)
     production = load_unlabeled(args.production, cols)
-    unlabeled = load_unlabeled(args.unlabeled, cols).with_columns(pl.lit("unlabeled").alias("split")) if args.unlabeled else None
+    unlabeled = load_unlabeled(args.unlabeled, cols, split="unlabeled")
     check_disjoint_groups(seeds, eval_, args.eval)
     seeds = split_by_group(seeds, params.prepare.dev_fraction, params.seed, "dev")
     write_parquet(seeds, f"{args.out_dir}/seeds.parquet")
     write_parquet(eval_, f"{args.out_dir}/eval.parquet")
     write_parquet(production, f"{args.out_dir}/production.parquet")
-    if unlabeled is not None:
-        write_parquet(unlabeled, f"{args.out_dir}/unlabeled.parquet")
+    write_parquet(unlabeled, f"{args.out_dir}/unlabeled.parquet")
     write_json(
         {
             "seeds": seeds.group_by("split").len().sort("split").to_dicts(),
             "seed_labels": seeds["label"].n_unique(),
             "eval": eval_.height,
             "production": production.height,
-            **({"unlabeled": unlabeled.height} if unlabeled is not None else {}),
+            "unlabeled": unlabeled.height,
             "duplicate_rows_collapsed": {"seeds": seed_dups, "eval": eval_dups},
         },
         args.counts,
@@ -39,6 +42,4 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    parser = stage.parser(__doc__, "spec", "seeds", "eval", "production", "out-dir", "counts")
-    parser.add_argument("--unlabeled", default=None, help="unlabeled real texts (pool for the pseudo_label backend)")
-    stage.run(main, parser)
+    stage.run(main, stage.parser(__doc__, "spec", "seeds", "eval", "production", "unlabeled", "out-dir", "counts"))

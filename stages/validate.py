@@ -1,4 +1,4 @@
-"""DVC stage validate: the format gate (row model) and the rule gate (spec) over every candidate."""
+"""DVC stage validate: the format gate (row model), the rule gate (spec) and the task type's correctness gates."""
 
 from synthkit import stage
 from synthkit.config import load_params
@@ -6,21 +6,17 @@ from synthkit.gates.rules import gate_format, gate_rules
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.pipeline import run_gates, stage_counts
 from synthkit.spec import load_spec
-from synthkit.tasks import validate_gates
+from synthkit.tasks.base import TaskContext
+from synthkit.tasks.registry import load_step
 
 
 def main(args) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
+    step = load_step(spec, params, "validate")
     candidates = read_parquet(args.candidates)
-    kept, rejects = run_gates(
-        candidates,
-        [
-            ("format", gate_format),
-            ("rule", lambda f: gate_rules(f, spec, params.validate_.min_chars, params.validate_.max_chars)),
-            *validate_gates(spec, params, args.docs),  # extraction, rewrite, summarization: correctness gates
-        ],
-    )
+    rules = ("rule", lambda f: gate_rules(f, spec, params.validate_.min_chars, params.validate_.max_chars))
+    kept, rejects = run_gates(candidates, [("format", gate_format), rules, *step.validate_gates(TaskContext(spec, params, docs=args.docs))])
     write_parquet(kept, args.out)
     write_parquet(rejects, args.rejects)
     write_json(stage_counts("validate", candidates.height, kept, rejects), args.counts)

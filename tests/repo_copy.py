@@ -38,9 +38,9 @@ def copy_repo(dst: Path) -> Path:
     return dst
 
 
-def run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run a command in cwd with env(); on failure with check, show its output."""
-    res = subprocess.run(args, cwd=cwd, env=env(), capture_output=True, text=True)
+def run(args: list[str], cwd: Path, check: bool = True, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run a command in cwd with env() (plus extra_env); on failure with check, show its output."""
+    res = subprocess.run(args, cwd=cwd, env={**env(), **(extra_env or {})}, capture_output=True, text=True)
     if check and res.returncode != 0:
         raise AssertionError(f"{' '.join(args)} exited {res.returncode}\nstdout:\n{res.stdout[-4000:]}\nstderr:\n{res.stderr[-4000:]}")
     return res

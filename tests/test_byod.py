@@ -14,11 +14,11 @@ from synthkit.byod import derive_spec, infer_columns, labels_of, scaffold_params
 from synthkit.cli import app
 from synthkit.config import Columns, GenerateParams, Params, PseudoLabelParams, SeedVariationParams
 from synthkit.errors import InputError
-from synthkit.generators.combine import generate_candidates
 from synthkit.generators.pseudo_label import generate_pseudo_labels, select_pseudo_labels
 from synthkit.generators.seed_variation import generate_seed_variations, recombine
 from synthkit.prepare import load_labeled, load_unlabeled
 from synthkit.spec import Spec
+from tests.examples import generate
 
 TOPICS = {
     "card_lost": ["i lost my card", "my card is missing", "card was stolen yesterday", "cannot find my bank card anywhere",
@@ -161,14 +161,14 @@ def test_recombine_keeps_in_label_phrasing():
 def test_backends_combine_under_quotas(tmp_path, spec):
     seeds, pool = _seeds_and_pool(tmp_path)
     params = GenerateParams(backends=["seed_variation", "pseudo_label"], quotas={"seed_variation": 4}, pseudo_label=PseudoLabelParams(agreement="none"))
-    out = generate_candidates(Spec.model_validate(derive_spec(sorted(TOPICS))), seeds, pool, params, 13)
+    out = generate(Spec.model_validate(derive_spec(sorted(TOPICS))), Params(generate=params), seeds, None, tmp_path, unlabeled=pool).candidates
     backends = out["generator"].struct.field("backend").value_counts().sort("backend")
     counts = dict(backends.iter_rows())
     assert counts["seed_variation"] == 4 and counts["pseudo_label"] >= 1
     with pytest.raises(InputError, match="quota for a backend"):
-        generate_candidates(spec, seeds, pool, GenerateParams(backends=["template"], quotas={"pseudo_label": 3}), 13)
+        generate(spec, Params(generate=GenerateParams(backends=["template"], quotas={"pseudo_label": 3})), seeds, None, tmp_path, unlabeled=pool)
     with pytest.raises(InputError, match="unlabeled pool"):
-        generate_candidates(spec, seeds, None, GenerateParams(backends=["pseudo_label"]), 13)
+        generate(spec, Params(generate=GenerateParams(backends=["pseudo_label"])), seeds, None, tmp_path)
 
 
 def _prepare_stage(tmp_path: Path, columns: dict) -> object:

@@ -7,11 +7,12 @@ import pytest
 
 from benchmarks.corpus import generate_candidates
 from synthkit.config import RayParams, load_params
-from synthkit.dedupe import dedupe
+from synthkit.dedupe import dedupe, engine_keys
 from synthkit.engine import LocalEngine, RayEngine
-from synthkit.filtering import filter_candidates
 from synthkit.gates.pii import build_analyzer
 from synthkit.io import write_json, write_parquet
+from synthkit.spec import load_spec
+from tests.examples import filter_frame
 
 ray = pytest.importorskip("ray")
 
@@ -33,8 +34,8 @@ def test_ray_engine_matches_local_byte_for_byte(ray_engine, tmp_path) -> None:
     analyzer = build_analyzer(None)
     outputs = {}
     for engine in (LocalEngine(), ray_engine):
-        kept, rejects = filter_candidates(cands, seeds, params.filter, {}, analyzer, params.llm, engine)
-        deduped, d_rejects, leakage = dedupe(kept, seeds, eval_, params.dedupe, engine.dedupe_keys())
+        kept, rejects = filter_frame(load_spec("spec/spec.yaml"), params, cands, seeds, {}, analyzer, tmp_path / "cache", engine)
+        deduped, d_rejects, leakage = dedupe(kept, seeds, eval_, params.dedupe, engine_keys(engine))
         out = tmp_path / engine.name
         for name, frame in (("filtered", kept), ("filter_rejects", rejects), ("deduped", deduped), ("dedupe_rejects", d_rejects)):
             write_parquet(frame, out / f"{name}.parquet")

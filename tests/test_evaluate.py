@@ -1,7 +1,7 @@
 import polars as pl
 
 from synthkit.config import EvaluateParams
-from synthkit.evaluate import evaluate, scores
+from synthkit.tasks.classification.evaluate import scores, student_metrics
 from tests.conftest import make_rows
 
 A = ["refund my money", "i want a refund", "refund the charge please", "money back now"]
@@ -20,19 +20,19 @@ def test_evaluate_reports_overall_slices_and_uplift():
         [("refund please", "a"), ("money back", "a"), ("login broken", "b"), ("cannot sign in", "b"), ("reset password", "b")],
         source="real", split="eval", slices=["short"],
     )
-    metrics, detail, preds = evaluate(real, train, eval_, ["a", "b"], EvaluateParams(min_slice_size=2))
+    metrics, detail, preds = student_metrics(real, train, eval_, ["a", "b"], EvaluateParams(min_slice_size=2))
     assert set(metrics) >= {"real_only", "mix", "uplift", "slices"}
     assert metrics["uplift"]["macro_f1"] == round(metrics["mix"]["macro_f1"] - metrics["real_only"]["macro_f1"], 6)
     assert metrics["slices"]["short"]["n"] == 5
     assert set(detail["per_label_f1"]["mix"]) == {"a", "b"}
     assert len(preds["mix"]) == eval_.height
     # slices smaller than min_slice_size are left out
-    m2, _, _ = evaluate(real, train, eval_, ["a", "b"], EvaluateParams(min_slice_size=50))
+    m2, _, _ = student_metrics(real, train, eval_, ["a", "b"], EvaluateParams(min_slice_size=50))
     assert m2["slices"] == {}
 
 
 def test_ratio_curve_uses_subsets_of_the_mix():
-    from synthkit.evaluate import ratio_curve
+    from synthkit.tasks.classification.evaluate import ratio_curve
 
     real = make_rows([(t, "a") for t in A[:2]] + [(t, "b") for t in B[:2]], source="real", split="seed")
     train = pl.concat([real, make_rows([(t, "a") for t in A[2:]] + [(t, "b") for t in B[2:]])])

@@ -38,14 +38,12 @@ def test_git_blob_id_matches_git(tmp_path):
     assert git_blob_id(path) == "ce013625030ba8dba906f756967f9e9ca394464a"
 
 
-def test_code_versions_relative_to_a_base_name_files_as_the_root_does(tmp_path, monkeypatch):
+def test_code_versions_name_files_relative_to_the_repository(tmp_path):
     from synthkit.manifest import code_versions
 
     (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "b.py").write_text("y = 2\n")
     (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
-    (tmp_path / "sub").mkdir()
-    monkeypatch.chdir(tmp_path / "sub")
-    assert code_versions(["pkg"]) == {}
-    assert list(code_versions(["pkg"], base=tmp_path)) == ["pkg/a.py"]
-    monkeypatch.chdir(tmp_path)
-    assert code_versions(["pkg"], base=tmp_path) == code_versions(["pkg"])
+    versions = code_versions([tmp_path / "pkg" / "b.py", tmp_path / "pkg" / "a.py"], tmp_path)
+    assert list(versions) == ["pkg/a.py", "pkg/b.py"]
+    assert versions["pkg/a.py"] == git_blob_id(tmp_path / "pkg" / "a.py")

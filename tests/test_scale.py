@@ -92,7 +92,7 @@ def test_benchmark_script_writes_every_figure(tmp_path) -> None:
 
     root = Path(__file__).resolve().parents[1]
     prep = load_params(root / "params.yaml").prepare
-    prepare = [sys.executable, "stages/prepare.py", "--spec", "spec/spec.yaml", "--seeds", prep.seeds, "--eval", prep.eval, "--production", prep.production,
+    prepare = [sys.executable, "stages/prepare.py", "--spec", "spec/spec.yaml", "--seeds", prep.seeds, "--eval", prep.eval, "--production", prep.production, "--unlabeled", prep.unlabeled,
                "--out-dir", str(tmp_path / "prepared"), "--counts", str(tmp_path / "counts.json")]  # fmt: skip
     done = subprocess.run(prepare, cwd=root, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

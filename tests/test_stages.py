@@ -25,7 +25,7 @@ def _prepare(tmp_path: Path, seeds=SEEDS_OK, eval_=EVAL_OK, params: str | None =
     return run(
         ["python", str(REPO / "stages/prepare.py"), "--params", str(params_path), "--spec", str(REPO / "spec/spec.yaml"),
          "--seeds", str(tmp_path / "seeds.csv"), "--eval", str(tmp_path / "eval.csv"), "--production", str(tmp_path / "production.csv"),
-         "--out-dir", str(tmp_path / "out"), "--counts", str(tmp_path / "out/counts.json")],
+         "--unlabeled", str(tmp_path / "production.csv"), "--out-dir", str(tmp_path / "out"), "--counts", str(tmp_path / "out/counts.json")],
         cwd=REPO, check=False,
     )
 
@@ -33,7 +33,7 @@ def _prepare(tmp_path: Path, seeds=SEEDS_OK, eval_=EVAL_OK, params: str | None =
 def test_good_input_writes_artifacts(tmp_path):
     res = _prepare(tmp_path)
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["counts.json", "eval.parquet", "production.parquet", "seeds.parquet"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["counts.json", "eval.parquet", "production.parquet", "seeds.parquet", "unlabeled.parquet"]
 
 
 @pytest.mark.parametrize(

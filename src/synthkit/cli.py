@@ -102,7 +102,13 @@ def init(
 
     import yaml
 
-    from synthkit.byod import derive_spec, infer_columns, labels_of, load_definitions, scaffold_params
+    from synthkit.byod import (
+        derive_spec,
+        infer_columns,
+        labels_of,
+        load_definitions,
+        scaffold_params,
+    )
     from synthkit.errors import InputError
     from synthkit.io import read_records, read_yaml, write_text
     from synthkit.schemas import RawUnlabeled
@@ -163,6 +169,24 @@ def cancel_batches_cmd(
         typer.echo(f"cancelled {batch_id}")
     if not cancelled:
         typer.echo("no pending batch")
+
+
+@app.command()
+def dag(check: bool = typer.Option(False, "--check", help="only compare: exit 1 when a dvc.yaml differs from what the code gives")) -> None:
+    """Write every pipeline's dvc.yaml (the root and examples/*) from the one stage definition and the stages' imports."""
+    from synthkit.dag import write_all
+    from synthkit.errors import InputError
+
+    try:
+        stale = write_all(check=check)
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for path in stale:
+        typer.echo(f"{'differs' if check else 'wrote'}: {path}")
+    if check and stale:
+        typer.echo("error: run `synthkit dag` to bring the dvc.yaml files up to date with the code", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
+from synthkit import trace
 from synthkit.errors import InputError
 from synthkit.io import read_yaml
 
@@ -17,37 +24,41 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ExtractionParams(_Strict):
-    """`task.extraction`: the CRF extractor used as the student."""
-
-    c1: float = Field(0.05, ge=0.0)  # L1 regularisation
-    c2: float = Field(0.05, ge=0.0)  # L2 regularisation
-    max_iterations: int = Field(100, ge=1)
-
-
-class RewriteParams(_Strict):
-    """`task.rewrite`: bounds of the rewrite gate."""
-
-    length_ratio: tuple[float, float] = (0.6, 1.8)  # len(target) / len(text) must fall inside
-
-    @model_validator(mode="after")
-    def _ratio(self) -> "RewriteParams":
-        if not 0.0 < self.length_ratio[0] <= self.length_ratio[1]:
-            raise ValueError("length_ratio must be (low, high) with 0 < low <= high")
-        return self
-
-
-class SummarizationParams(_Strict):
-    """`task.summarization`: the extractive student."""
-
-    C: float = Field(1.0, gt=0.0)
-
-
 class TaskParams(_Strict):
-    type: Literal["classification", "extraction", "rewrite", "summarization"] = "classification"
-    extraction: ExtractionParams = Field(default_factory=ExtractionParams)
-    rewrite: RewriteParams = Field(default_factory=RewriteParams)
-    summarization: SummarizationParams = Field(default_factory=SummarizationParams)
+    """`task`: the task type, and that type's own params section (`task.<type>`, e.g. task.extraction)."""
+
+    type: str = "classification"
+    section: Any = None  # the type's params section, validated by its model (synthkit/tasks/<type>/section.py)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _type_section(cls, raw: Any) -> Any:
+        from synthkit.tasks.sections import sections, validate_section
+
+        if not isinstance(raw, dict):
+            return raw
+        raw = dict(raw)
+        kind = raw.get("type", "classification")
+        if not isinstance(kind, str):
+            return raw
+        try:
+            _, model = sections(kind)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        given = raw.pop(kind, raw.pop("section", None))
+        if model is not None:
+            raw["section"] = given if isinstance(given, model) else validate_section(model, given, kind, cls.__name__)
+        elif given is not None:
+            raise ValueError(f"task type {kind!r} has no params section {kind!r}")
+        return raw
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        out = handler(self)
+        section = out.pop("section", None)
+        if section is not None:
+            out[self.type] = section
+        return out
 
 
 class Columns(_Strict):
@@ -69,6 +80,8 @@ class PrepareParams(_Strict):
     eval: str = "data/raw/eval.csv"
     production: str = "data/raw/production.csv"
     unlabeled: str = "data/raw/production.csv"  # pool of unlabeled real texts for the pseudo_label backend
+    docs: str | None = None  # folder of source documents (summarization): <doc_id>.md or .txt
+    eval_docs: str | None = None  # folder of the protected eval set's documents (default: docs)
 
 
 class PseudoLabelParams(_Strict):
@@ -93,6 +106,16 @@ class SeedVariationParams(_Strict):
     C: float = Field(10.0, gt=0.0)
 
 
+class ApproveParams(_Strict):
+    """`generate.approve`: the pre-screen a round's rows pass to join the seeds of the next round (generate.rounds > 1)."""
+
+    critic: Literal["none", "offline", "openai"] = "offline"  # offline: the critic's per-row checks; openai: also an LLM critic
+    min_realism: int = Field(3, ge=1, le=5)  # openai: the LLM critic's thresholds for the pre-screen
+    min_label_correctness: int = Field(4, ge=1, le=5)
+    min_specificity: int = Field(3, ge=1, le=5)
+    model: str | None = None  # openai: None = llm.model
+
+
 class GenerateParams(_Strict):
     backend: Literal["template", "openai"] = "template"
     per_scenario: int = Field(40, ge=1)
@@ -100,8 +123,9 @@ class GenerateParams(_Strict):
     variation_per_seed: int = Field(2, ge=0)
     typo_rate: float = Field(0.06, ge=0.0, le=0.5)
     channels: list[str] = Field(default_factory=lambda: ["chat", "email", "ticket_subject", "call_transcript", "pasted_notes"])
-    # rounds > 1: approved candidates of a round (offline + configured critic gates, not rejected in review) join the seeds
+    # rounds > 1: the rows of a round that pass generate.approve (and no human rejected) join the seeds of the next
     rounds: int = Field(1, ge=1)
+    approve: ApproveParams = Field(default_factory=ApproveParams)
     # openai backend: scenarios asked per label, hard-negative scenarios per label, messages per request, seed examples shown
     scenarios_per_label: int = Field(3, ge=1)
     hard_negatives_per_label: int = Field(1, ge=0)
@@ -309,7 +333,8 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     if not isinstance(raw, dict):
         raise InputError(str(path), "expected a mapping at the top level")
     try:
-        return Params.model_validate(raw)
+        params = Params.model_validate(raw)
     except ValidationError as exc:
         loc, msg = _describe(exc.errors()[0])
         raise InputError(str(path), msg, field=loc) from None
+    return trace.params(params)

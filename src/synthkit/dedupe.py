@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Literal
 
 import numpy as np
@@ -650,6 +650,45 @@ def dedupe(
     return kept, rejects, report
 
 
+def sketch_batch(table, params: DedupeParams):
+    """One engine batch of normalized texts (column `norm`): its LSH bucket keys and marks as fixed-size lists."""
+    import pyarrow as pa
+
+    from synthkit.engine import ROW
+
+    keys, marks = lsh_sketch(table.column("norm").to_pylist(), params)
+    return pa.table(
+        {
+            ROW: table.column(ROW),
+            "keys": pa.FixedSizeListArray.from_arrays(pa.array(keys.ravel(), pa.uint64()), keys.shape[1]),
+            "marks": pa.FixedSizeListArray.from_arrays(pa.array(marks.ravel(), pa.uint8()), marks.shape[1]),
+        }
+    )
+
+
+def engine_keys(engine) -> KeysFn | None:
+    """The keys function that computes bucket keys and marks on an engine (synthkit.engine); None in this process."""
+    if engine.in_process:
+        return None
+
+    def keys_fn(norms: Sequence[str], params: DedupeParams) -> tuple[np.ndarray, np.ndarray]:
+        import pyarrow as pa
+
+        from synthkit.engine import ROW
+
+        if not norms:
+            return lsh_sketch([], params)
+        table = pa.table({ROW: pa.array(np.arange(len(norms), dtype=np.int64)), "norm": pa.array(list(norms), pa.string())})
+        out = engine.map_batches(table, partial(sketch_batch, params=params))
+        keys, marks = out.column("keys").combine_chunks(), out.column("marks").combine_chunks()
+        return (
+            keys.values.to_numpy().reshape(len(norms), keys.type.list_size),
+            marks.values.to_numpy().reshape(len(norms), marks.type.list_size),
+        )
+
+    return keys_fn
+
+
 __all__ = [
     "NearDupIndex",
     "Sketches",
@@ -659,6 +698,7 @@ __all__ = [
     "shingle_hashes",
     "signatures",
     "dedupe",
+    "engine_keys",
     "jaccard",
     "leakage_report",
     "lsh_sketch",
@@ -669,6 +709,7 @@ __all__ = [
     "normalize_text",
     "shingles",
     "sketch",
+    "sketch_batch",
     "verbatim_key",
     "verbatim_overlap",
 ]

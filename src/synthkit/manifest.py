@@ -61,18 +61,21 @@ def git_blob_id(path: str | Path) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def code_versions(roots: list[str | Path], base: str | Path | None = None) -> dict[str, str]:
-    """git blob ids of every Python file under the given folders, sorted by path.
-
-    With base, the folders are relative to base and so are the keys (a pipeline in a subfolder names
-    the repository's code as the root pipeline does).
-    """
-    if base is None:
-        files = sorted(p for r in roots for p in Path(r).rglob("*.py") if "__pycache__" not in p.parts)
-        return {p.as_posix(): git_blob_id(p) for p in files}
+def code_versions(files: list[Path], base: str | Path) -> dict[str, str]:
+    """git blob ids of the given files, keyed by their path relative to base (the repository root), sorted."""
     base = Path(base)
-    files = sorted(p.relative_to(base) for r in roots for p in (base / r).rglob("*.py") if "__pycache__" not in p.parts)
-    return {p.as_posix(): git_blob_id(base / p) for p in files}
+    return {p.relative_to(base).as_posix(): git_blob_id(p) for p in sorted(Path(f) for f in files)}
+
+
+def without_keys(dump: dict, prefix: str, keys: tuple[str, ...]) -> dict:
+    """A params section's dump without the keys listed as `<prefix>.<key>` (nested keys by dots)."""
+    out = {}
+    for k, v in dump.items():
+        path = f"{prefix}.{k}"
+        if path in keys:
+            continue
+        out[k] = without_keys(v, path, keys) if isinstance(v, dict) else v
+    return out
 
 
 def package_versions(names: list[str]) -> dict[str, str]:
@@ -84,3 +87,37 @@ def package_versions(names: list[str]) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[n] = "not installed"
     return out
+
+
+PACKAGES = ["synthkit", "presidio-analyzer", "spacy", "alt-profanity-check", "scikit-learn", "sklearn-crfsuite", "sacrebleu", "datasketch",
+            "polars", "duckdb", "pydantic", "openai", "dvc"]
+
+
+def build_manifest(spec, spec_path: str, params, report: dict, cost: dict, train, train_path: str, artifacts: dict, prompts: dict,
+                   code: dict[str, str]) -> dict:
+    """reports/manifest.json: what built this dataset (task, generator, filters, mixing, versions, code, artifacts,
+    counts, cost). Settings that only change where or how fast work runs are left out: they never change the data."""
+    from synthkit.tasks.base import EXECUTION_ONLY
+
+    def section(name: str, model) -> dict:
+        return without_keys(model.model_dump(), name, EXECUTION_ONLY)
+
+    templates = sorted({g["prompt_hash"] for g in train["generator"].to_list() if g["prompt_hash"]})
+    return {
+        "dataset_id": file_md5(train_path)[:16],
+        "task": {"name": spec.task.name, "type": spec.task.type, "labels": spec.label_names, "spec_md5": file_md5(spec_path)},
+        "generator": {
+            "settings": params.generate.model_dump(), "seed": params.seed, "template_hashes_in_train": templates,
+            "prompts": prompts, "llm": section("llm", params.llm),
+        },
+        "filters": {"params": section("filter", params.filter), "validate": params.validate_.model_dump()},
+        "dedupe": params.dedupe.model_dump(),
+        "mixing": params.mix.model_dump(),
+        "versions": package_versions(PACKAGES),
+        "code": code,
+        "artifacts": artifacts,
+        "counts": {"candidates": report["candidates"], "rejected": report["rejected"], "train_rows": train.height,
+                   "synthetic_in_train": report["synthetic_in_train"]},
+        "cost": {"requests": cost["total"]["requests"], "input_tokens": cost["total"]["input_tokens"],
+                 "output_tokens": cost["total"]["output_tokens"], "usd": cost["total"]["cost_usd"]},
+    }

@@ -32,3 +32,19 @@ def stage_counts(stage: str, n_in: int, kept: pl.DataFrame, rejects: pl.DataFram
     counts.update(extra)
     return counts
 
+
+
+def _by(df: pl.DataFrame, col: str | pl.Expr, name: str) -> dict:
+    return {str(k): n for k, n in df.group_by(col).len().sort(name).iter_rows()}
+
+
+def generate_counts(out) -> dict:
+    """The generate stage's counts (out: synthkit.tasks.base.Generated): every answer ends as a candidate or a reject;
+    candidates by family, channel, label, backend and round; requests not run, prompts and LLM cost."""
+    c = out.candidates
+    return stage_counts(
+        "generate", c.height + out.rejects.height, c, out.rejects,
+        by_family=_by(c, "family", "family"), by_channel=_by(c, "channel", "channel"), by_label=_by(c, "label", "label"),
+        by_backend=_by(c, pl.col("generator").struct.field("backend"), "backend"), by_round=_by(c, "round", "round"),
+        approved_by_round=out.approved_by_round, not_run=out.not_run, prompts=out.prompts, llm=out.ledger.to_dict(),
+    )

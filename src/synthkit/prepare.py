@@ -9,8 +9,16 @@ import polars as pl
 
 from synthkit.config import Columns
 from synthkit.errors import InputError
-from synthkit.schemas import CHANNELS, Example, Generator, RawLabeled, RawUnlabeled, content_id, rows_to_frame
 from synthkit.io import read_records
+from synthkit.schemas import (
+    CHANNELS,
+    Example,
+    Generator,
+    RawLabeled,
+    RawUnlabeled,
+    content_id,
+    rows_to_frame,
+)
 
 SLICE_SEPARATOR = ";"
 
@@ -53,11 +61,11 @@ def load_labeled(
     return rows_to_frame(rows.values(), Example).sort("id"), len(records) - len(rows)
 
 
-def load_unlabeled(path: str | Path, columns: Columns) -> pl.DataFrame:
-    """Read an unlabeled file (production sample) into Example rows with split 'production'."""
+def load_unlabeled(path: str | Path, columns: Columns, split: str = "production") -> pl.DataFrame:
+    """Read an unlabeled file (a production sample, an unlabeled pool) into Example rows of the given split."""
     rows: dict[str, Example] = {}
     for _, rec in read_records(path, RawUnlabeled, {"text": columns.text, "channel": columns.channel}):
-        ex = _real_row(rec.text, None, "production", None, [], rec.channel)
+        ex = _real_row(rec.text, None, split, None, [], rec.channel)
         rows.setdefault(ex.id, ex)
     return rows_to_frame(rows.values(), Example).sort("id")
 

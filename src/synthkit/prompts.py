@@ -79,9 +79,43 @@ def chain_hash(*prompts: Prompt) -> str:
     return hashlib.sha256("\x1f".join(p.sha256 for p in prompts).encode("ascii")).hexdigest()[:16]
 
 
-def prompt_hashes(prompts_dir: str | Path) -> dict[str, str]:
-    """sha256 of every template file under prompts_dir, keyed by its path relative to prompts_dir (for the manifest)."""
+def prompt_hashes(prompts_dir: str | Path, task_type: str) -> dict[str, str]:
+    """sha256 of every template of a task type (prompts_dir/<type>/*.md), keyed by <type>/<name>.md (for the manifest)."""
     root = Path(prompts_dir)
-    if not root.is_dir():
+    folder = root / task_type
+    if not folder.is_dir():
         return {}
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.md"))}
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*.md"))}
+
+
+# How each channel reads, as every generator's prompts describe it.
+CHANNEL_STYLE = {
+    "chat": "a live-chat message",
+    "email": "an email: a 'Subject:' line, then the body",
+    "ticket_subject": "only the subject line of a support ticket, under 12 words",
+    "call_transcript": "a phone-call transcript with 'Agent:' and 'Customer:' turns",
+    "pasted_notes": "notes pasted into the ticket: fragments, bullet points, timestamps",
+}
+LABEL_BLOCK_VARIABLES = {"name", "definition", "rules", "near_miss"}
+
+
+def load_label_block(prompts_dir: str | Path, task_type: str) -> Prompt:
+    """prompts/<type>/labels.md: how one label's definition, rules and near misses are shown to a model."""
+    return load_prompt(prompts_dir, task_type, "labels", LABEL_BLOCK_VARIABLES)
+
+
+def label_text(spec, name: str, block: Prompt) -> str:
+    """One label's definition, rules and near misses rendered through the label block."""
+    lab = next(lab for lab in spec.labels if lab.name == name)
+    return block.render_text(
+        {
+            "name": lab.name, "definition": lab.definition,
+            "rules": "\n".join(f"- {r}" for r in lab.rules) or "- (no extra rules)",
+            "near_miss": ", ".join(lab.near_miss) or "none",
+        }
+    )
+
+
+def labels_text(spec, block: Prompt) -> str:
+    """Every label of the spec rendered through the label block."""
+    return "\n".join(label_text(spec, name, block) for name in spec.label_names)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from synthkit.config import ReviewParams
 from synthkit.errors import InputError
 from synthkit.gates.base import KEEP, Verdict
-from synthkit.io import read_records
+from synthkit.io import read_records, write_csv, write_json, write_text
 
 REVIEW_COLUMNS = ["id", "label", "family", "channel", "outcome", "text", "decision", "new_label", "note"]
 
@@ -94,3 +94,13 @@ def review_sample(kept: pl.DataFrame, rejects: pl.DataFrame, params: ReviewParam
     quota = pl.max_horizontal((pl.col("_size") * params.fraction).ceil().cast(pl.Int64), pl.lit(params.min_per_stratum))
     sample = ranked.filter(pl.col("_n") < quota).drop("_h", "_n", "_size")
     return sample.sort("label", "family", "outcome", "id").with_columns(pl.lit("").alias(c) for c in ("decision", "new_label", "note"))
+
+
+def write_review_sample(sample: pl.DataFrame, folder: str | Path) -> None:
+    """The sample as sample.csv (for a spreadsheet), sample.jsonl (one flat record per line: Argilla, Hugging Face
+    datasets) and sample.labelstudio.json (a Label Studio task list)."""
+    import json
+
+    write_csv(sample.select(REVIEW_COLUMNS), f"{folder}/sample.csv")
+    write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample.select(REVIEW_COLUMNS[:6]).to_dicts()), f"{folder}/sample.jsonl")
+    write_json(to_labelstudio(sample), f"{folder}/sample.labelstudio.json")

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from synthkit.errors import InputError
 from synthkit.io import read_yaml
 from synthkit.schemas import CHANNELS, FAMILIES
-from synthkit.tasks.sections import ExtractionSpec, RewriteSpec, SummarizationSpec
 
 SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
@@ -59,7 +65,7 @@ class Constraints(_Strict):
 
 class Task(_Strict):
     name: str
-    type: Literal["classification", "extraction", "rewrite", "summarization"] = "classification"
+    type: str = "classification"  # a package under synthkit/tasks/ (classification, extraction, rewrite, summarization)
     description: str = ""
 
 
@@ -73,9 +79,38 @@ class Spec(_Strict):
     context: list[str] = Field(default_factory=list)
     constraints: Constraints = Field(default_factory=Constraints)
     scenarios: list[Scenario] = Field(default_factory=list)
-    extraction: ExtractionSpec | None = None  # task.type extraction: the fields to extract
-    rewrite: RewriteSpec | None = None  # task.type rewrite: the target form
-    summarization: SummarizationSpec | None = None  # task.type summarization: summary and QA settings
+    section: Any = None  # the task type's own section (`extraction:`, `rewrite:`, ...), validated by its model
+
+    @model_validator(mode="before")
+    @classmethod
+    def _type_section(cls, raw: Any) -> Any:
+        """Move the task type's section (the top-level key named like the type) into `section`, validated."""
+        from synthkit.tasks.sections import sections, validate_section
+
+        if not isinstance(raw, dict):
+            return raw
+        task = raw.get("task")
+        kind = task.get("type", "classification") if isinstance(task, dict) else getattr(task, "type", "classification")
+        if not isinstance(kind, str):
+            return raw
+        model, _ = sections(kind)
+        raw = dict(raw)
+        given = raw.pop(kind, raw.pop("section", None))
+        if model is not None:
+            if given is None:
+                raise ValueError(f"task type {kind!r} needs a top-level {kind!r} section")
+            raw["section"] = given if isinstance(given, model) else validate_section(model, given, kind, cls.__name__)
+        elif given is not None:
+            raise ValueError(f"task type {kind!r} has no section {kind!r}")
+        return raw
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        out = handler(self)
+        section = out.pop("section", None)
+        if section is not None:
+            out[self.task.type] = section
+        return out
 
     @property
     def label_names(self) -> list[str]:
@@ -97,9 +132,6 @@ class Spec(_Strict):
             for w in wrappers:
                 if "{body}" not in w and "{short}" not in w:
                     raise ValueError(f"channel {name!r}: wrapper {w!r} needs {{body}} or {{short}}")
-        section = getattr(self, self.task.type, None) if self.task.type != "classification" else True
-        if section is None:
-            raise ValueError(f"task type {self.task.type!r} needs a top-level {self.task.type!r} section")
         seen = set()
         for sc in self.scenarios:
             if sc.id in seen:

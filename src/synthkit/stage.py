@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
+from synthkit import trace
 from synthkit.errors import InputError, ServiceError
 
 
 def run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> None:
     """Parse arguments and run a stage; bad input prints `error: file: row N: field 'x': message` and exits 2, a failing service exits 3."""
     args = parser.parse_args()
+    trace.start(Path(sys.argv[0]).stem)
     try:
         main(args)
     except InputError as exc:

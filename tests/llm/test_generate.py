@@ -11,12 +11,12 @@ import pytest
 import synthkit.llm as llm_pkg
 from synthkit.config import Params
 from synthkit.errors import InputError
-from synthkit.generation import generate_candidates
-from synthkit.generators.llm import Prompts
+from synthkit.tasks.classification.llm import Prompts
 from synthkit.prompts import load_prompt, prompt_hashes
 from synthkit.review import Decision
 from synthkit.spec import load_spec
 from tests.conftest import make_rows
+from tests.examples import generate
 from tests.llm.fake_llm import FakeModel, chat_routes
 from tests.openai_server import FakeOpenAI
 from tests.repo_copy import REPO
@@ -93,7 +93,7 @@ def test_prompt_renders_system_and_user_and_hashes_its_text(tmp_path):
     assert p.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     with pytest.raises(InputError):
         p.messages({"task": "tickets", "count": 3})  # a render must supply every variable too
-    assert prompt_hashes(tmp_path) == {"classification/p.md": p.sha256}
+    assert prompt_hashes(tmp_path, "classification") == {"classification/p.md": p.sha256}
 
 
 def test_missing_template_file_is_an_input_error(tmp_path):
@@ -103,7 +103,7 @@ def test_missing_template_file_is_an_input_error(tmp_path):
 
 def test_bundled_prompts_state_rules_vary_channel_and_forbid_personal_data(spec):
     prompts = Prompts.load(REPO / "prompts", "classification")
-    from synthkit.generators.llm import labels_text
+    from synthkit.prompts import labels_text
 
     block = labels_text(spec, prompts.labels)
     for lab in spec.labels:
@@ -122,9 +122,9 @@ def test_openai_backend_rows_carry_provenance_and_a_rerun_is_free(spec, seeds, t
     model = FakeModel()
     with FakeOpenAI(chat_routes(model)) as server:
         params = params_for(server.base_url)
-        first = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+        first = generate(spec, params, seeds, None, tmp_path, decisions={})
         sent = len(server.requests)
-        second = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+        second = generate(spec, params, seeds, None, tmp_path, decisions={})
         assert len(server.requests) == sent  # warm rerun: 0 requests
     assert first.candidates.height > 0 and first.rejects.height == 0
     assert first.candidates.equals(second.candidates)
@@ -133,7 +133,7 @@ def test_openai_backend_rows_carry_provenance_and_a_rerun_is_free(spec, seeds, t
     gen = first.candidates["generator"].struct.unnest()
     assert set(gen["backend"]) == {"openai"} and set(gen["model"]) == {"gpt-4o-mini"} and set(gen["temperature"]) == {0.9}
     hashes = Prompts.load(REPO / "prompts", "classification").hashes()
-    assert set(first.prompts) == set(hashes) and all(len(h) == 16 for h in gen["prompt_hash"])
+    assert first.prompts == {f"classification/{n}.md": h for n, h in hashes.items()} and all(len(h) == 16 for h in gen["prompt_hash"])
     assert set(first.candidates["label"]) == set(spec.label_names)
     assert {"hard_negative", "typical"} <= set(first.candidates["family"]) and set(first.candidates["round"]) == {1}
     typical = first.candidates.filter(pl.col("family") != "hard_negative")
@@ -146,7 +146,7 @@ def test_every_request_ends_as_candidates_or_a_reject_under_faults(spec, seeds, 
     model = FakeModel(faults={"malformed_json": 0.1, "schema_invalid": 0.05, "empty": 0.05, "unknown_label": 0.15})
     with FakeOpenAI(chat_routes(model)) as server:
         server.faults = [(500, {}), (429, {"Retry-After": "0"}), (503, {})] * 3  # max_retries 0: these end request_failed
-        out = generate_candidates(spec, seeds, params_for(server.base_url), {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+        out = generate(spec, params_for(server.base_url), seeds, None, tmp_path, decisions={})
     reasons = set(out.rejects["reason"])
     assert {"generate_malformed_json", "generate_schema_invalid", "generate_request_failed", "generate_empty_text"} <= reasons
     assert all(r.startswith("generate_") for r in reasons) and set(out.rejects["gate"]) == {"generate"}
@@ -176,19 +176,18 @@ def test_budget_stops_cleanly_and_counts_what_did_not_run(spec, seeds, tmp_path,
         params = params_for(server.base_url)
         params.llm.budget_usd = 0.002
         params.llm.max_concurrency = 1
-        out = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+        out = generate(spec, params, seeds, None, tmp_path, decisions={})
     assert out.ledger.budget_exhausted and out.not_run > 0 and out.ledger.not_run >= out.not_run
     assert "generate_budget_exhausted" not in set(out.rejects["reason"])  # not a reject: counted as not_run
 
 
 def test_rounds_add_approved_candidates_to_the_seeds(spec, seeds, tmp_path):
     base = {"generate": {"per_scenario": 6, "variation_per_seed": 1}}
-    one = generate_candidates(spec, seeds, Params.model_validate(base), {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+    one = generate(spec, Params.model_validate(base), seeds, None, tmp_path, decisions={})
     round1 = one.candidates.filter(pl.col("generator").struct.field("backend") == "template").sort("id")
     rejected_id = round1["id"][0]
     decisions = {rejected_id: Decision(id=rejected_id, decision="reject")}
-    two = generate_candidates(spec, seeds, Params.model_validate({"generate": {**base["generate"], "rounds": 2}}), decisions,
-                              prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+    two = generate(spec, Params.model_validate({"generate": {**base["generate"], "rounds": 2}}), seeds, None, tmp_path, decisions=decisions)
     assert two.candidates.filter(pl.col("round") == 1)["id"].sort().equals(one.candidates["id"].sort())
     r2 = two.candidates.filter(pl.col("round") == 2)
     assert r2.height > 0 and 0 < two.approved_by_round["1"] < one.candidates.height
@@ -201,10 +200,8 @@ def test_openai_rounds_feed_critic_approved_rows_back_as_examples(spec, seeds, t
     model = FakeModel()
     with FakeOpenAI(chat_routes(model)) as server:
         params = params_for(server.base_url, rounds=2, scenarios_per_label=1, hard_negatives_per_label=0)
-        params.filter.critic.backend = "openai"
-        params.filter.critic.length_outlier = False
-        params.filter.critic.repeated_opening = False
-        out = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path / "a", progress=False)
+        params.generate.approve.critic = "openai"
+        out = generate(spec, params, seeds, None, tmp_path / "a", decisions={})
         r1, r2 = (out.candidates.filter(pl.col("round") == r) for r in (1, 2))
         assert r1.height > 0 and r2.height > 0 and out.approved_by_round["1"] > 0
         critic_calls = [r for r in server.requests if r["body"]["response_format"]["json_schema"]["name"] == "CriticScores"]
@@ -213,7 +210,7 @@ def test_openai_rounds_feed_critic_approved_rows_back_as_examples(spec, seeds, t
         assert parents & set(r1["id"])  # approved round-1 rows are shown as examples in round 2
 
         model.critic_scores = {"": {"realism": 1, "label_correctness": 5, "specificity": 5, "reason": "robotic"}}
-        strict = generate_candidates(spec, seeds, params, {}, prompts_dir=REPO / "prompts", cache_dir=tmp_path / "b", progress=False)
+        strict = generate(spec, params, seeds, None, tmp_path / "b", decisions={})
     assert strict.approved_by_round == {"1": 0}
     parents = {p for ps in strict.candidates.filter(pl.col("round") == 2)["parent_ids"].to_list() for p in ps}
     assert parents <= set(seeds["id"])  # nothing approved: round 2 sees only the real seeds

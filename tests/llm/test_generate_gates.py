@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from synthkit.config import ConsistencyParams, CriticParams, FilterParams, LlmParams
+from synthkit.config import ConsistencyParams, CriticParams, FilterParams, LlmParams, Params
 from synthkit.cost import CostLedger
-from synthkit.filtering import filter_candidates
 from synthkit.gates.llm_consistency import gate_llm_consistency
 from synthkit.gates.llm_critic import gate_llm_critic
 from synthkit.spec import load_spec
 from tests.conftest import make_rows
+from tests.examples import filter_frame
 from tests.llm.fake_llm import TOPIC, FakeModel, chat_routes
 from tests.openai_server import FakeOpenAI
 from tests.repo_copy import REPO
@@ -114,8 +114,8 @@ def test_filter_runs_llm_gates_after_the_offline_checks_and_humans_override(spec
                                           "consistency": {"backend": "openai"}})
     ledger = CostLedger()
     seeds = make_rows([("x", "refund_request")], source="real", split="seed")
-    kept, rejects = filter_candidates(rows, seeds, params, {accepted: Decision(id=accepted, decision="accept")}, None, llm(server),
-                                      spec=spec, prompts_dir=PROMPTS, cache_dir=tmp_path, seed=1, ledger=ledger)
+    kept, rejects = filter_frame(spec, Params(seed=1, filter=params, llm=llm(server)), rows, seeds,
+                                 {accepted: Decision(id=accepted, decision="accept")}, cache_dir=tmp_path, ledger=ledger, prompts_dir=PROMPTS)
     reasons = dict(zip(rejects["text"].to_list(), rejects["reason"].to_list()))
     assert reasons[rows["text"][1]] == "critic_boilerplate"
     assert reasons[rows["text"][2]] == "consistency_llm_disagree"

@@ -1,4 +1,4 @@
-"""Task-type dispatch: targets checked at prepare, text+target gate verdicts, plot rows."""
+"""Task types as plug-ins: loaded from the spec, targets checked at prepare, text+target gate verdicts, plot rows."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ from synthkit.errors import InputError
 from synthkit.gates.base import KEEP, Verdict
 from synthkit.prepare import load_labeled
 from synthkit.spec import Spec
-from synthkit.tasks import combine_text_target, slice_plot_rows, target_check
+from synthkit.tasks.base import slice_plot_rows
+from synthkit.tasks.registry import load_step
+from synthkit.tasks.targets import combine_text_target, pii_text_target
 from tests.tasks.test_extraction import SECTION
+
+def target_check(spec):
+    return load_step(spec, None, "prepare").target_check(spec)
+
 
 SPEC = Spec.model_validate({
     "task": {"name": "x", "type": "extraction"},
@@ -47,14 +53,12 @@ def test_a_finding_in_the_target_rejects_with_a_target_reason():
 
 def test_slice_plot_rows_follow_the_headline_metric():
     metrics = {"real_only": {"f1": 0.5}, "mix": {"f1": 0.75}, "slices": {"two_amounts": {"real_only_f1": 0.25, "mix_f1": 0.5}}}
-    rows = slice_plot_rows(SPEC, metrics)
+    rows = slice_plot_rows(metrics, [("f1", "f1")]).to_dicts()
     assert {(r["slice"], r["model"], r["value"]) for r in rows} == {("all", "real_only", 0.5), ("all", "mix", 0.75),
                                                                    ("two_amounts", "real_only", 0.25), ("two_amounts", "mix", 0.5)}
 
 
 def test_a_text_redaction_that_the_target_repeats_rejects_the_pair():
-    from synthkit.tasks import pii_text_target
-
     texts = ["call 555 0100 about 12 Willow Road", "call 555 0100 about 12 Willow Road"]
     targets = ["12 Willow Road", "call 555 0100 about 12 Willow Road"]
     redacted = Verdict(detail="PHONE_NUMBER@5-13", text="call <PHONE_NUMBER> about 12 Willow Road")

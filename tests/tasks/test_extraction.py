@@ -7,13 +7,14 @@ import random
 
 import pytest
 
-from synthkit.config import ExtractionParams, GenerateParams
+from synthkit.config import GenerateParams
 from synthkit.spec import Spec
-from synthkit.tasks.extraction import (
-    canonical, check_target, field_scores, gate_evidence, gate_schema, generate, parse_target, render,
-)
+from synthkit.tasks.extraction.generate import render_candidates
+from synthkit.tasks.extraction.render import render
+from synthkit.tasks.extraction.section import ExtractionParams, ExtractionSpec
+from synthkit.tasks.extraction.student import field_scores
+from synthkit.tasks.extraction.target import canonical, check_target, gate_evidence, gate_schema, parse_target
 from synthkit.tasks.facts import numbers
-from synthkit.tasks.sections import ExtractionSpec
 
 SECTION = {
     "fields": {"amount": {"type": "number"}, "currency": {"type": "string", "enum": ["EUR", "GBP", "USD"]},
@@ -118,7 +119,7 @@ def _spec(**extra) -> Spec:
 
 def test_template_targets_are_right_by_construction_and_distractors_differ():
     spec = _spec()
-    df = generate(spec, GenerateParams(per_scenario=60, channels=["chat"]), seed=3)
+    df = render_candidates(spec, GenerateParams(per_scenario=60, channels=["chat"]), seed=3)
     assert df.height > 10 and set(df["family"]) == {"typical", "hard_negative"}
     assert reasons(gate_schema(df["target"].to_list(), EX)) == [None] * df.height
     assert reasons(gate_evidence(df["text"].to_list(), df["target"].to_list(), EX)) == [None] * df.height
@@ -151,10 +152,10 @@ def test_field_scores_on_known_inputs():
 
 def test_crf_student_learns_fields_from_targets():
     pytest.importorskip("sklearn_crfsuite")
-    from synthkit.tasks.extraction import predict, train_extractor
+    from synthkit.tasks.extraction.student import predict, train_extractor
 
     spec = _spec()
-    df = generate(spec, GenerateParams(per_scenario=80, channels=["chat"]), seed=1)
+    df = render_candidates(spec, GenerateParams(per_scenario=80, channels=["chat"]), seed=1)
     crf = train_extractor(df["text"].to_list(), df["target"].to_list(), EX, ExtractionParams())
     texts = ["Paid €77.10 at Quill Stationers on 9 July 2025.", "Paid 310.00 GBP at Atlas Courier on 2025-02-11; budget left 20.00 GBP."]
     pred = predict(crf, texts, EX)

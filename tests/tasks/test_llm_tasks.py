@@ -3,6 +3,7 @@ targets fixed before the request stay checkable by the type's gates, bad answers
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -17,13 +18,20 @@ from synthkit.config import Params
 from synthkit.errors import InputError
 from synthkit.prompts import chain_hash
 from synthkit.spec import load_spec
-from synthkit.tasks import extraction, generate_openai, rewrite, summarization
-from synthkit.tasks.llm import load_task_prompts
+from synthkit.tasks.extraction.target import gate_evidence, gate_schema
+from synthkit.tasks.rewrite.gate import gate_rewrite
+from synthkit.tasks.summarization.docs import load_docs, sentences
+from synthkit.tasks.summarization.gate import gate_grounding
+from tests.examples import docs_of, generate, prepared_seeds, write_seeds
 from tests.openai_server import FakeOpenAI
 from tests.repo_copy import REPO
 
 KEY_ENV = "SYNTHKIT_TASK_LLM_TEST_KEY"
 TYPES = ("extraction", "rewrite", "summarization")
+
+
+def task_prompts(prompts_dir, kind: str):
+    return importlib.import_module(f"synthkit.tasks.{kind}.llm").load_prompts(prompts_dir)
 
 
 def quoted(user: str) -> str:
@@ -49,9 +57,9 @@ class TaskModel:
         elif name == "SourceAnswer":
             content = json.dumps({"source": quoted(user).lower().replace(",", "")})
         elif name == "SummaryAnswer":
-            content = json.dumps({"summary": summarization.sentences(quoted(user))[0]})
+            content = json.dumps({"summary": sentences(quoted(user))[0]})
         else:
-            first = summarization.sentences(quoted(user))[0]
+            first = sentences(quoted(user))[0]
             content = json.dumps({"pairs": [{"question": "What does the document say first?", "answer": " ".join(first.split()[:6])}]})
         return {
             "id": "chatcmpl-task", "object": "chat.completion", "created": 0, "model": body.get("model", "fake"),
@@ -67,19 +75,17 @@ def setup(kind: str, base_url: str | None, per_scenario: int = 3):
     raw["generate"] = {**raw["generate"], "backend": "openai", "per_scenario": per_scenario}
     params = Params.model_validate(raw)
     spec = load_spec(ex / "spec.yaml")
-    seeds = pl.read_parquet(ex / "data" / "prepared" / "seeds.parquet")
-    docs = str(ex / "data" / "raw" / "docs") if kind == "summarization" else None
-    return spec, params, seeds, docs
+    return spec, params, prepared_seeds(kind), docs_of(kind)
 
 
 def gate_reasons(kind: str, spec, params, frame: pl.DataFrame, docs) -> list[str | None]:
     texts, targets = frame["text"].to_list(), frame["target"].to_list()
     if kind == "extraction":
-        verdicts = [a if a.reason else b for a, b in zip(extraction.gate_schema(targets, spec.extraction), extraction.gate_evidence(texts, targets, spec.extraction))]
+        verdicts = [a if a.reason else b for a, b in zip(gate_schema(targets, spec.section), gate_evidence(texts, targets, spec.section))]
     elif kind == "rewrite":
-        verdicts = rewrite.gate_rewrite(texts, targets, spec.rewrite, params.task.rewrite.length_ratio)
+        verdicts = gate_rewrite(texts, targets, spec.section, params.task.section.length_ratio)
     else:
-        verdicts = summarization.gate_grounding(frame, spec.summarization, summarization.load_docs(docs))
+        verdicts = gate_grounding(frame, spec.section, load_docs(docs))
     return [v.reason for v in verdicts]
 
 
@@ -88,16 +94,16 @@ def test_openai_rows_carry_provenance_pass_the_gates_and_a_rerun_is_free(kind, t
     monkeypatch.setenv(KEY_ENV, "sk-test-tasks")
     with FakeOpenAI({"/v1/chat/completions": TaskModel()}) as server:
         spec, params, seeds, docs = setup(kind, server.base_url)
-        first = generate_openai(spec, params, seeds, docs, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+        first = generate(spec, params, seeds, docs, tmp_path)
         sent = len(server.requests)
-        second = generate_openai(spec, params, seeds, docs, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+        second = generate(spec, params, seeds, docs, tmp_path)
         assert len(server.requests) == sent > 0  # warm rerun: 0 requests
     assert first.candidates.equals(second.candidates) and second.ledger.sent == 0
     assert first.rejects.height == 0 and first.not_run == 0
     llm_rows = first.candidates.filter(pl.col("generator").struct.field("backend") == "openai")
     assert llm_rows.height > 0
     gen = llm_rows["generator"].struct.unnest()
-    prompts = load_task_prompts(REPO / "prompts", kind)
+    prompts = task_prompts(REPO / "prompts", kind)
     assert set(gen["model"]) == {params.llm.model} and set(gen["temperature"]) == {params.llm.temperature}
     assert set(gen["prompt_hash"]) <= {chain_hash(p) for p in prompts.values()}
     assert first.prompts == {f"{kind}/{n}.md": p.sha256 for n, p in prompts.items()}
@@ -107,7 +113,7 @@ def test_openai_rows_carry_provenance_pass_the_gates_and_a_rerun_is_free(kind, t
     if kind == "extraction":
         assert "hard_negative" in set(llm_rows["family"]) or params.generate.per_scenario < 3
     if kind == "summarization":
-        assert {spec.summarization.summary_label, spec.summarization.qa_label} == set(llm_rows["label"])
+        assert {spec.section.summary_label, spec.section.qa_label} == set(llm_rows["label"])
 
 
 @pytest.mark.parametrize("kind", TYPES)
@@ -130,7 +136,7 @@ def test_a_wrong_target_from_the_model_is_caught_by_the_gate(kind, tmp_path, mon
 
     with FakeOpenAI({"/v1/chat/completions": Wrong()}) as server:
         spec, params, seeds, docs = setup(kind, server.base_url, per_scenario=2)
-        out = generate_openai(spec, params, seeds, docs, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+        out = generate(spec, params, seeds, docs, tmp_path)
     llm_rows = out.candidates.filter(pl.col("generator").struct.field("backend") == "openai")
     assert llm_rows.height > 0 and all(gate_reasons(kind, spec, params, llm_rows, docs))
 
@@ -141,7 +147,7 @@ def test_bad_answers_become_generate_rejects(kind, mode, reason, tmp_path, monke
     monkeypatch.setenv(KEY_ENV, "sk-test-tasks")
     with FakeOpenAI({"/v1/chat/completions": TaskModel(mode)}) as server:
         spec, params, seeds, docs = setup(kind, server.base_url, per_scenario=2)
-        out = generate_openai(spec, params, seeds, docs, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+        out = generate(spec, params, seeds, docs, tmp_path)
         n = len(server.requests)
     assert out.candidates.filter(pl.col("generator").struct.field("backend") == "openai").height == 0
     assert out.rejects.height == n > 0  # one reject per failed request: nothing lost
@@ -154,7 +160,7 @@ def test_failed_requests_become_request_failed_rejects(tmp_path, monkeypatch):
     with FakeOpenAI({"/v1/chat/completions": TaskModel()}) as server:
         server.faults = [(500, {})] * 2
         spec, params, seeds, docs = setup("rewrite", server.base_url, per_scenario=2)
-        out = generate_openai(spec, params, seeds, docs, prompts_dir=REPO / "prompts", cache_dir=tmp_path, progress=False)
+        out = generate(spec, params, seeds, docs, tmp_path)
     assert list(out.rejects["reason"]) == ["generate_request_failed"] * 2
     assert out.rejects["target"].null_count() == 0  # the fixed target stays with the reject
 
@@ -167,13 +173,13 @@ def test_prompt_variable_errors_name_the_file(kind, tmp_path):
     victim = sorted((tmp_path / kind).glob("*.md"))[0]
     victim.write_text(victim.read_text().replace("{{task_description}}", "{{task_descripton}}"))
     with pytest.raises(InputError) as err:
-        load_task_prompts(tmp_path, kind)
+        task_prompts(tmp_path, kind)
     assert err.value.file.endswith(f"{kind}/{victim.name}") and err.value.field == "task_descripton"
 
 
 @pytest.mark.parametrize("kind", TYPES)
 def test_bundled_task_prompts_forbid_personal_data(kind):
-    for prompt in load_task_prompts(REPO / "prompts", kind).values():
+    for prompt in task_prompts(REPO / "prompts", kind).values():
         assert "personal data" in prompt.text.lower() and "<!-- user -->" in prompt.text
 
 
@@ -186,7 +192,8 @@ def test_generate_stage_writes_rejects_and_a_funnel_that_adds_up(tmp_path, monke
         raw["generate"] = {**raw["generate"], "backend": "openai", "per_scenario": 2}
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
         args = [sys.executable, str(REPO / "stages" / "generate.py"), "--params", str(tmp_path / "params.yaml"), "--spec", str(ex / "spec.yaml"),
-                "--seeds", str(ex / "data" / "prepared" / "seeds.parquet"), "--out", str(tmp_path / "c.parquet"),
+                "--seeds", str(write_seeds("extraction", tmp_path)), "--unlabeled", str(write_seeds("extraction", tmp_path)),
+                "--decisions", str(ex / "data" / "review" / "decisions.csv"), "--out", str(tmp_path / "c.parquet"),
                 "--counts", str(tmp_path / "c.json"), "--rejects", str(tmp_path / "r.parquet"),
                 "--prompts", str(REPO / "prompts"), "--llm-cache", str(tmp_path / "cache")]
         res = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env={**os.environ, KEY_ENV: "sk-test-stage"})

@@ -6,10 +6,12 @@ import random
 
 import pytest
 
-from synthkit.config import GenerateParams, RewriteParams
+from synthkit.config import GenerateParams
 from synthkit.spec import Spec
-from synthkit.tasks.rewrite import Rewriter, apply_op, check_target, gate_rewrite, generate, rewrite_scores
-from synthkit.tasks.sections import RewriteSpec
+from synthkit.tasks.rewrite.gate import check_target, gate_rewrite
+from synthkit.tasks.rewrite.generate import apply_op, render_candidates
+from synthkit.tasks.rewrite.section import RewriteParams, RewriteSpec
+from synthkit.tasks.rewrite.student import Rewriter, rewrite_scores
 
 SECTION = {
     "form": "canonical_uk_address",
@@ -78,7 +80,7 @@ def test_generated_pairs_pass_the_gate():
                   "pc": ["KT4 7QX", "LS12 3NP"]},
         "scenarios": [{"id": "h", "label": "house", "description": "d", "templates": {"typical": ["{n} {street} {type}, {town}, {pc}"]}}],
     })
-    df = generate(spec, GenerateParams(per_scenario=50), seed=2)
+    df = render_candidates(spec, GenerateParams(per_scenario=50), seed=2)
     assert df.height > 20 and (df["text"] != df["target"]).sum() > 0
     assert set(reasons(df["text"].to_list(), df["target"].to_list())) == {None}
     clean = df.filter(df["family"] == "hard_negative")

@@ -10,8 +10,11 @@ from synthkit.errors import InputError
 from synthkit.schemas import Example, Generator, rows_to_frame
 from synthkit.spec import Spec
 from synthkit.tasks.facts import dates, new_facts, numbers
-from synthkit.tasks.sections import SummarizationSpec
-from synthkit.tasks.summarization import Summarizer, gate_grounding, generate, load_docs, qa_scores, sentences, summary_scores
+from synthkit.tasks.summarization.docs import load_docs, sentences
+from synthkit.tasks.summarization.gate import gate_grounding
+from synthkit.tasks.summarization.generate import render_candidates
+from synthkit.tasks.summarization.section import SummarizationSpec
+from synthkit.tasks.summarization.student import Summarizer, qa_scores, summary_scores
 
 SM = SummarizationSpec()
 DOC = ("Northwind refunds a subscription charge within 30 days. Refunds are processed within 5 business days of approval. "
@@ -89,12 +92,12 @@ def _spec() -> Spec:
 
 def test_generated_summaries_and_answers_are_grounded():
     spec = _spec()
-    df = generate(spec, GenerateParams(per_scenario=100), seed=1, docs={"policy": DOC})
+    df = render_candidates(spec, GenerateParams(per_scenario=100), seed=1, docs={"policy": DOC})
     qa = df.filter(pl.col("label") == "qa")
     assert sorted(zip(qa["text"], qa["target"])) == [("How long until refunds are processed?", "5 business days"),
                                                       ("Who leads the returns desk?", "Marta Okonkwo")]
     assert df.filter(pl.col("label") == "summary").height == 4 + 3
-    assert {v.reason for v in gate_grounding(df, spec.summarization, {"policy": DOC})} == {None}
+    assert {v.reason for v in gate_grounding(df, spec.section, {"policy": DOC})} == {None}
 
 
 def test_scores_on_known_inputs():
@@ -106,8 +109,8 @@ def test_scores_on_known_inputs():
 
 def test_student_picks_sentences_and_answers():
     spec = _spec()
-    train = generate(spec, GenerateParams(per_scenario=100), seed=1, docs={"policy": DOC})
-    model = Summarizer(C=1.0).fit(train, spec.summarization, {"policy": DOC})
+    train = render_candidates(spec, GenerateParams(per_scenario=100), seed=1, docs={"policy": DOC})
+    model = Summarizer(C=1.0).fit(train, spec.section, {"policy": DOC})
     assert model.answer("Who leads the returns desk?", DOC) == "The returns desk is led by Marta Okonkwo."
     passage = " ".join(sentences(DOC)[:3])
     summary = model.summarize(passage)

@@ -41,3 +41,34 @@ def split_verdicts(df: pl.DataFrame, verdicts: list[Verdict], gate: str) -> tupl
         Reject,
     )
     return kept, rejects
+
+
+def map_gate(engine, frame: pl.DataFrame, local, batch) -> list[Verdict]:
+    """Verdicts of a map-style gate on an engine (synthkit.engine): `local(frame)` when the engine runs in this
+    process, else `batch` applied to each engine batch (rows travel as Arrow, verdicts come back in row order)."""
+    if engine.in_process:
+        return local(frame)
+    from functools import partial
+
+    from synthkit.engine import ROW
+
+    out = engine.map_batches(frame.with_row_index(ROW).to_arrow(), partial(verdict_batch, gate=batch))
+    return [Verdict(r, d or "", x) for r, d, x in zip(*(out.column(c).to_pylist() for c in ("reason", "detail", "text")))]
+
+
+def verdict_batch(table, gate):
+    """One engine batch: its rows' verdicts as an Arrow table keyed by row number."""
+    import pyarrow as pa
+
+    from synthkit.engine import ROW
+
+    frame = pl.from_arrow(table)
+    verdicts = gate(frame.drop(ROW))
+    return pa.table(
+        {
+            ROW: table.column(ROW),
+            "reason": pa.array([v.reason for v in verdicts], pa.string()),
+            "detail": pa.array([v.detail for v in verdicts], pa.string()),
+            "text": pa.array([v.text for v in verdicts], pa.string()),
+        }
+    )

@@ -10,8 +10,8 @@ import polars as pl
 from synthkit.config import ConsistencyParams, LlmParams
 from synthkit.cost import CostLedger
 from synthkit.gates.base import KEEP, Verdict
-from synthkit.generators.llm import LabelChoice, labels_text, parse_result, request_seed
-from synthkit.prompts import load_prompt
+from synthkit.llm.answers import LabelChoice, parse_result, request_seed
+from synthkit.prompts import labels_text, load_label_block, load_prompt
 from synthkit.spec import Spec
 
 
@@ -24,7 +24,7 @@ def gate_llm_consistency(
         return [KEEP] * frame.height
     from synthkit.llm import LLMRequest, run_requests
 
-    labels = load_prompt(prompts_dir, spec.task.type, "labels", {"name", "definition", "rules", "near_miss"})
+    labels = load_label_block(prompts_dir, spec.task.type)
     prompt = load_prompt(prompts_dir, spec.task.type, "relabel", {"task_description", "labels", "label_names", "text"})
     common = {"task_description": spec.task.description or spec.task.name, "labels": labels_text(spec, labels), "label_names": ", ".join(spec.label_names)}
     requests = []

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from synthkit.config import CriticParams, LlmParams
 from synthkit.cost import CostLedger
 from synthkit.gates.base import KEEP, Verdict
-from synthkit.generators.llm import labels_text, parse_result, request_seed
-from synthkit.prompts import load_prompt
+from synthkit.llm.answers import parse_result, request_seed
+from synthkit.prompts import labels_text, load_label_block, load_prompt
 from synthkit.spec import Spec
 
 
@@ -44,7 +44,7 @@ def gate_llm_critic(
         return [KEEP] * frame.height
     from synthkit.llm import LLMRequest, run_requests
 
-    labels = load_prompt(prompts_dir, spec.task.type, "labels", {"name", "definition", "rules", "near_miss"})
+    labels = load_label_block(prompts_dir, spec.task.type)
     prompt = load_prompt(prompts_dir, spec.task.type, "critic", {"task_description", "labels", "channel", "label", "text"})
     common = {"task_description": spec.task.description or spec.task.name, "labels": labels_text(spec, labels)}
     requests = []

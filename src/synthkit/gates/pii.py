@@ -695,3 +695,16 @@ def gate_pii(texts: list[str], params: PiiParams, analyzer: AnalyzerEngine) -> l
 def pii_versions() -> dict[str, str]:
     """Versions of the PII stack, for the manifest."""
     return {"presidio-analyzer": version("presidio-analyzer"), "spacy": version("spacy")}
+
+
+@functools.cache
+def _batch_analyzer(spacy_model: str | None) -> AnalyzerEngine:
+    """One analyzer per engine worker process (e.g. a Ray worker), built on first use."""
+    return build_analyzer(spacy_model)
+
+
+def pii_batch(frame, params: PiiParams) -> list[Verdict]:
+    """The PII gate over one engine batch (an in-process analyzer: the engine already spreads batches)."""
+    if not params.enabled:
+        return gate_pii(frame["text"].to_list(), params, None)
+    return gate_pii(frame["text"].to_list(), params.model_copy(update={"workers": 1}), _batch_analyzer(params.spacy_model))

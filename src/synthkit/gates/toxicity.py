@@ -58,3 +58,8 @@ def _moderate(texts: list[str], params: ToxicityParams, llm: LlmParams) -> list[
 def toxicity_versions() -> dict[str, str]:
     """Versions of the toxicity stack, for the manifest."""
     return {"alt-profanity-check": version("alt-profanity-check"), "scikit-learn": version("scikit-learn")}
+
+
+def toxicity_batch(frame, params: ToxicityParams, llm: LlmParams | None = None) -> list[Verdict]:
+    """The toxicity gate over one frame or engine batch."""
+    return gate_toxicity(frame["text"].to_list(), params, llm)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from synthkit.config import LlmParams
 from synthkit.llm.cache import entry_from_completion, write_entry
+from synthkit.llm.request import request_body
 
 RUNNING = {"validating", "in_progress", "finalizing", "cancelling"}
 ENDPOINT = "/v1/chat/completions"
@@ -41,8 +42,6 @@ def _write_state(path: Path, state: dict) -> None:
 
 def request_lines(todo, params: LlmParams) -> list[str]:
     """The batch input JSONL lines: one per request (custom_id, method, url, body)."""
-    from synthkit.llm.runtime import request_body
-
     return [json.dumps({"custom_id": req.custom_id, "method": "POST", "url": ENDPOINT, "body": request_body(req, params)},
                        sort_keys=True, ensure_ascii=False) for _, req in todo]
 

@@ -103,3 +103,20 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+CACHE_README = (
+    "LLM response cache of this stage (content-addressed: model, messages, params, seed).\n"
+    "A DVC output with persist: true: reruns reuse it, and it travels with dvc push / dvc pull.\n"
+    "Delete the stage's entries to pay for the requests again.\n"
+)
+
+
+def ensure_cache_dir(path: str | Path) -> None:
+    """Create an LLM cache directory holding a fixed README.txt, so the DVC output exists (and hashes the same) when unused."""
+    readme = Path(path) / "README.txt"
+    if not readme.exists() or readme.read_text(encoding="utf-8") != CACHE_README:
+        readme.parent.mkdir(parents=True, exist_ok=True)
+        tmp = readme.with_name(f".README.txt.{os.getpid()}.tmp")
+        tmp.write_text(CACHE_README, encoding="utf-8")
+        os.replace(tmp, readme)

@@ -1,102 +1,45 @@
-"""Spec sections of the non-classification task types (extraction, rewrite, summarization)."""
+"""Which task types there are, and their spec and params sections (synthkit/tasks/<type>/section.py)."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
-from typing import Literal
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class FieldSpec(_Strict):
-    """One field of the extraction schema: a JSON-schema-like type, optional enum of allowed values."""
-
-    type: Literal["number", "string", "date"]
-    enum: list[str] | None = None
-    description: str = ""
+def task_types() -> list[str]:
+    """The task types installed: every package under synthkit/tasks/ with a task.py."""
+    root = Path(__file__).parent
+    return sorted(m.name for m in pkgutil.iter_modules([str(root)]) if m.ispkg and (root / m.name / "task.py").exists())
 
 
-class ExtractionSpec(_Strict):
-    """`extraction:` the fields to extract; template slots named like a field render that field's value.
-
-    distractors: extra slots rendered like a field (slot -> field) but never extracted, e.g. a second
-    amount or a date that is not the transaction date (hard negatives).
-    currencies: currency code -> the ways a text may write it (symbol, code, word).
-    """
-
-    fields: dict[str, FieldSpec] = Field(min_length=1)
-    required: list[str] = Field(default_factory=list)
-    distractors: dict[str, str] = Field(default_factory=dict)
-    currency_field: str | None = None
-    currencies: dict[str, list[str]] = Field(default_factory=dict)
-    date_order: Literal["dmy", "mdy"] = "dmy"
-
-    @model_validator(mode="after")
-    def _check(self) -> "ExtractionSpec":
-        for name in self.required:
-            if name not in self.fields:
-                raise ValueError(f"required field {name!r} is not in fields")
-        for slot, field in self.distractors.items():
-            if field not in self.fields:
-                raise ValueError(f"distractor {slot!r}: field {field!r} is not in fields")
-        if self.currency_field is not None and self.currency_field not in self.fields:
-            raise ValueError(f"currency_field {self.currency_field!r} is not in fields")
-        return self
+def known_type(kind: str) -> str:
+    """kind itself when it names an installed task type, else ValueError listing the known ones."""
+    if not isinstance(kind, str) or not NAME.match(kind) or kind not in task_types():
+        raise ValueError(f"unknown task type {str(kind)[:60]!r}; known: {', '.join(task_types())}")
+    return kind
 
 
-class RewriteSpec(_Strict):
-    """`rewrite:` the target form every output must match, and the deterministic source variants.
-
-    target_pattern: a regex the whole target must match.
-    expansions: abbreviation -> canonical word ("st" -> "Street"); the generator abbreviates with them.
-    source_ops: the variants the offline generator applies to a canonical target to make a source.
-    """
-
-    form: str
-    target_pattern: str
-    expansions: dict[str, str] = Field(default_factory=dict)
-    source_ops: list[Literal["lower", "upper", "abbreviate", "drop_commas", "squash_postcode", "extra_spaces", "trailing_period"]] = Field(
-        default_factory=lambda: ["lower", "abbreviate", "drop_commas", "squash_postcode"]
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> "RewriteSpec":
-        try:
-            re.compile(self.target_pattern)
-        except re.error as exc:
-            raise ValueError(f"target_pattern: invalid regex: {exc}") from None
-        return self
+def sections(kind: str) -> tuple[type | None, type | None]:
+    """(spec section model, params section model) of a task type; None where the type has none."""
+    known_type(kind)
+    if not (Path(__file__).parent / kind / "section.py").exists():
+        return None, None
+    mod = importlib.import_module(f"synthkit.tasks.{kind}.section")
+    return getattr(mod, "SPEC_SECTION", None), getattr(mod, "PARAMS_SECTION", None)
 
 
-class QaPattern(_Strict):
-    """A grounded question: when `pattern` matches a document sentence, `question` is filled from its named groups; group `answer` is the answer.
+def validate_section(model, raw, key: str, owner: str):
+    """raw validated by a type's section model; errors keep their location under `key` (e.g. extraction.fields)."""
+    from pydantic import ValidationError
+    from pydantic_core import ValidationError as CoreValidationError
 
-    Groups named lc_* start lower-case in the question ("Refunds are processed" -> "for refunds to be processed").
-    """
-
-    pattern: str
-    question: str
-
-    @model_validator(mode="after")
-    def _check(self) -> "QaPattern":
-        try:
-            compiled = re.compile(self.pattern)
-        except re.error as exc:
-            raise ValueError(f"qa pattern: invalid regex: {exc}") from None
-        if "answer" not in compiled.groupindex:
-            raise ValueError("qa pattern needs a named group (?P<answer>...)")
-        return self
-
-
-class SummarizationSpec(_Strict):
-    """`summarization:` passages are windows of consecutive document sentences; summaries pick sentences from them."""
-
-    summary_label: str = "summary"
-    qa_label: str = "qa"
-    window_sentences: list[int] = Field(default_factory=lambda: [3, 4, 5])
-    summary_sentences: int = Field(2, ge=1)
-    qa: list[QaPattern] = Field(default_factory=list)
+    try:
+        return model.model_validate({} if raw is None else raw)
+    except ValidationError as exc:
+        details = [{"type": e["type"], "loc": (key, *e["loc"]), "input": e["input"], **({"ctx": e["ctx"]} if "ctx" in e else {})}
+                   for e in exc.errors()]
+        raise CoreValidationError.from_exception_data(owner, details) from None

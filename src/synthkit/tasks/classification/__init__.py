@@ -1,0 +1,1 @@
+"""Intent classification: one label per text, from the spec's labels."""

@@ -1,0 +1,203 @@
+"""The `openai` generate backend for classification: scenarios per label (and hard negatives) -> label from the rules
+-> utterances per scenario, family and channel, through any OpenAI-compatible server with structured outputs.
+
+Every request is built deterministically (stable custom_id and seed), so a rerun hits the cache. Every answer ends as
+candidates or as a generate reject with a reason; requests the budget stopped are counted as not_run.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from synthkit.config import GenerateParams, LlmParams
+from synthkit.cost import CostLedger
+from synthkit.generators.template import apply_family_caps
+from synthkit.llm.answers import Answer, LabelChoice
+from synthkit.llm.asks import Ask, Asker
+from synthkit.prompts import (
+    CHANNEL_STYLE,
+    Prompt,
+    chain_hash,
+    label_text,
+    labels_text,
+    load_label_block,
+    load_prompt,
+)
+from synthkit.spec import Spec
+
+SCENARIO_FAMILIES = ("typical", "short", "long", "messy", "multilingual", "ambiguous")
+FAMILY_STYLE = {
+    "typical": "an ordinary, clear message as most customers write it",
+    "short": "very short: a few words up to one sentence",
+    "long": "long: several sentences of background and context before the actual request",
+    "messy": "messy: typos, missing punctuation, lowercase, abbreviations, run-on sentences, maybe two topics mixed",
+    "multilingual": "written in a language other than English (for example Spanish, German, French, Portuguese) or mixing one with English",
+    "ambiguous": "ambiguous at first sight: mentions cues of a neighbouring label, but the rules still give this label",
+    "hard_negative": "uses the words and cues of the confusable label named in the scenario, but the rules give this label",
+}
+
+class ScenarioItem(Answer):
+    description: str
+
+
+class ScenarioList(Answer):
+    """The answer to scenarios.md and hard_negatives.md."""
+
+    scenarios: list[ScenarioItem]
+
+
+class UtteranceList(Answer):
+    """The answer to utterances.md."""
+
+    utterances: list[str]
+
+
+def _bullets(texts: list[str]) -> str:
+    return "\n".join(f"- {t}".replace("\n", " ") for t in texts) or "(none)"
+
+
+@dataclass
+class Prompts:
+    """The generator's templates, loaded and checked once."""
+
+    labels: Prompt
+    scenarios: Prompt
+    hard_negatives: Prompt
+    label: Prompt
+    utterances: Prompt
+
+    @classmethod
+    def load(cls, prompts_dir: str | Path, task_type: str) -> "Prompts":
+        common = {"task_description", "labels"}
+        return cls(
+            labels=load_label_block(prompts_dir, task_type),
+            scenarios=load_prompt(prompts_dir, task_type, "scenarios", common | {"count", "label", "examples"}),
+            hard_negatives=load_prompt(prompts_dir, task_type, "hard_negatives", common | {"count", "label", "near_miss"}),
+            label=load_prompt(prompts_dir, task_type, "label", common | {"label_names", "scenario"}),
+            utterances=load_prompt(
+                prompts_dir, task_type, "utterances",
+                {"task_description", "label", "label_block", "scenario", "count", "family", "family_instruction", "channel", "channel_instruction", "examples"},
+            ),
+        )
+
+    def hashes(self) -> dict[str, str]:
+        return {p.name: p.sha256 for p in (self.labels, self.scenarios, self.hard_negatives, self.label, self.utterances)}
+
+
+@dataclass
+class _Scenario:
+    id: str
+    intended: str
+    kind: str  # "scenario" | "hard_negative"
+    description: str
+    source: Prompt
+    label: str | None = None
+    parent_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GenerateResult:
+    candidates: pl.DataFrame
+    rejects: pl.DataFrame
+    not_run: int
+    prompts: dict[str, str]
+
+
+def _examples(seeds: pl.DataFrame, label: str, k: int, seed: int) -> tuple[list[str], list[str]]:
+    """Up to k seed texts of a label (seeded choice) and their ids: tone examples and the rows' parents."""
+    if k == 0 or seeds.is_empty():
+        return [], []
+    pool = seeds.filter((pl.col("split") == "seed") & (pl.col("label") == label)).select("id", "text")
+    pool = pool.with_columns(pl.col("id").hash(seed=seed).alias("_h")).sort("_h", "id").head(k).sort("id")
+    return pool["text"].to_list(), pool["id"].to_list()
+
+
+def generate_llm(
+    spec: Spec, seeds: pl.DataFrame, gen: GenerateParams, llm: LlmParams, seed: int, *,
+    prompts_dir: str | Path, cache_dir: str | Path, ledger: CostLedger, round_no: int = 1, progress: bool = True,
+) -> GenerateResult:
+    """One round of LLM generation: candidates (Example rows, family-capped) and generate rejects (Reject rows)."""
+    prompts = Prompts.load(prompts_dir, spec.task.type)
+    asker = Asker(llm, cache_dir, seed=seed, max_tokens=gen.max_tokens, progress=progress, ledger=ledger)
+    examples = {lab: _examples(seeds, lab, gen.examples_per_prompt, seed) for lab in spec.label_names}
+    common = {"task_description": spec.task.description or spec.task.name, "labels": labels_text(spec, prompts.labels)}
+
+    # 1. scenarios per label, and hard negatives per label
+    asks: list[Ask] = []
+    for lab in spec.labels:
+        values = {**common, "count": gen.scenarios_per_label, "label": lab.name, "examples": _bullets(examples[lab.name][0])}
+        asks.append(Ask(f"r{round_no}:scenarios:{lab.name}", prompts.scenarios.messages(values), ScenarioList, lab.name,
+                        f"llm{round_no}_{lab.name}_scenario", "scenario", "", chain_hash(prompts.scenarios), round=round_no,
+                        context=("scenario", prompts.scenarios)))
+        if gen.hard_negatives_per_label and lab.near_miss:
+            values = {**common, "count": gen.hard_negatives_per_label, "label": lab.name, "near_miss": " or ".join(f"`{n}`" for n in lab.near_miss)}
+            asks.append(Ask(f"r{round_no}:hard_negatives:{lab.name}", prompts.hard_negatives.messages(values), ScenarioList, lab.name,
+                            f"llm{round_no}_{lab.name}_hard_negative", "scenario", "", chain_hash(prompts.hard_negatives), round=round_no,
+                            context=("hard_negative", prompts.hard_negatives)))
+    scenarios: list[_Scenario] = []
+    for ask, res, obj in asker.answers(asks, "generate scenarios"):
+        kind, prompt = ask.context
+        if not any(s.description.strip() for s in obj.scenarios):
+            asker.reject(ask, res, "empty_text", "no scenario in the answer", text=res.text or "")
+            continue
+        tag = "s" if kind == "scenario" else "hn"
+        for i, item in enumerate(obj.scenarios):
+            sid = f"llm{round_no}_{ask.label}_{tag}{i}"
+            if not item.description.strip():
+                asker.reject(ask, res, "empty_text", f"scenario {i} is empty", scenario_id=sid)
+                continue
+            scenarios.append(_Scenario(sid, ask.label, kind, item.description.strip(), prompt,
+                                       parent_ids=examples[ask.label][1] if kind == "scenario" else []))
+
+    # 2. the label each scenario gets from the rules
+    label_asks = [
+        Ask(f"r{round_no}:label:{sc.id}", prompts.label.messages({**common, "label_names": ", ".join(spec.label_names), "scenario": sc.description}),
+            LabelChoice, sc.intended, sc.id, "scenario", "", chain_hash(sc.source, prompts.label), parent_ids=sc.parent_ids, round=round_no,
+            context=sc)
+        for sc in scenarios
+    ]
+    labeled: list[_Scenario] = []
+    for ask, res, obj in asker.answers(label_asks, "generate labels"):
+        sc = ask.context
+        if obj.label.strip() not in spec.label_names:
+            asker.reject(ask, res, "unknown_label", f"label {obj.label!r} is not in the spec", text=sc.description)
+        else:
+            sc.label = obj.label.strip()
+            labeled.append(sc)
+
+    # 3. utterances per scenario x family x channel (a seeded subset of the combinations, per_scenario messages in all)
+    channels = [c for c in gen.channels if c in CHANNEL_STYLE] or ["chat"]
+    per_request = min(gen.utterances_per_request, gen.per_scenario)
+    utterance_asks: list[Ask] = []
+    for sc in labeled:
+        families = ["hard_negative"] if sc.kind == "hard_negative" else list(SCENARIO_FAMILIES)
+        combos = [(f, c) for f in families for c in channels]
+        random.Random(f"{seed}:{sc.id}").shuffle(combos)
+        ex_texts, ex_ids = examples[sc.label]
+        for family, channel in combos[: math.ceil(gen.per_scenario / per_request)]:
+            values = {
+                "task_description": common["task_description"], "label": sc.label, "label_block": label_text(spec, sc.label, prompts.labels),
+                "scenario": sc.description, "count": per_request, "family": family, "family_instruction": FAMILY_STYLE[family],
+                "channel": channel, "channel_instruction": CHANNEL_STYLE[channel], "examples": _bullets(ex_texts),
+            }
+            utterance_asks.append(Ask(
+                f"r{round_no}:utterances:{sc.id}:{family}:{channel}", prompts.utterances.messages(values), UtteranceList, sc.label, sc.id,
+                family, channel, chain_hash(sc.source, prompts.label, prompts.utterances),
+                parent_ids=ex_ids if sc.kind == "scenario" else [], round=round_no,
+            ))
+    for ask, res, obj in asker.answers(utterance_asks, "generate utterances"):
+        texts = [t.strip() for t in obj.utterances]
+        if not texts:
+            asker.reject(ask, res, "empty_text", "no utterance in the answer", text=res.text or "")
+        for i, text in enumerate(texts):
+            if not text:
+                asker.reject(ask, res, "empty_text", f"utterance {i} is empty")
+                continue
+            asker.add(ask, res, text, (ask.label, ask.scenario_id, ask.family, ask.channel, text))
+    candidates = apply_family_caps(asker.take_candidates(), gen.family_caps, seed).sort("id")
+    return GenerateResult(candidates, asker.rejects_frame(), asker.not_run, prompts.hashes())

@@ -1,0 +1,25 @@
+"""The classification task type: scenario-first generation (template or openai) plus template-free backends, the
+seed-trained consistency student among the filter gates, and a TF-IDF student scored by macro-F1."""
+
+from __future__ import annotations
+
+from synthkit.tasks.base import LLM_READS, TaskType
+
+
+class Classification(TaskType):
+    name = "classification"
+    backends = ("template", "pseudo_label", "seed_variation")
+    reads = {
+        "generate": ("generate", *LLM_READS),
+        "filter": ("filter.critic.backend", "filter.critic.min_realism", "filter.critic.min_label_correctness",
+                   "filter.critic.min_specificity", "filter.critic.model", "filter.consistency"),
+        "evaluate": ("seed", "evaluate.C", "evaluate.ratio_grid"),
+    }
+    plots = {
+        "slices.csv": {"template": "bar_horizontal", "x": "value", "y": "slice"},
+        "uplift_by_ratio.csv": {"template": "linear", "x": "ratio_actual", "y": "macro_f1"},
+        "confusion.csv": {"template": "confusion", "x": "actual", "y": "predicted"},
+    }
+
+
+TASK = Classification()

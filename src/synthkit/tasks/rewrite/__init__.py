@@ -1,0 +1,1 @@
+"""Rewriting and normalisation: the target is the text rewritten in the spec's target form."""

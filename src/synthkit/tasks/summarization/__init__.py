@@ -1,0 +1,1 @@
+"""Grounded summarization and QA over source documents."""
