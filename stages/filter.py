@@ -1,9 +1,13 @@
 """DVC stage filter: human review decisions, then the task type's filter gates (PII, toxicity, critic, ...), and a review sample."""
 
+import sys
+
 from synthkit import stage
+from synthkit.calibration import Calibration
 from synthkit.config import load_params
 from synthkit.cost import CostLedger
 from synthkit.engine import open_engine
+from synthkit.errors import InputError
 from synthkit.gates.pii import build_analyzer
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.llm.cache import ensure_cache_dir
@@ -31,8 +35,17 @@ def main(args) -> None:
     ensure_cache_dir(args.llm_cache)
     ctx = TaskContext(spec, params, prompts_dir=args.prompts, llm_cache=args.llm_cache)
     ledger = CostLedger()
+    candidates = apply_decisions(validated, decisions)
     with open_engine(params) as engine:
-        kept, rejects = run_gates(apply_decisions(validated, decisions), step.filter_gates(ctx, seeds, decisions, analyzer, engine, ledger))
+        calibration = Calibration(step, ctx, seeds, read_parquet(args.unlabeled), analyzer, engine)  # the gates on real text first
+        gates = calibration.gates(step.filter_gates(ctx, seeds, decisions, analyzer, engine, ledger))
+        kept, rejects = run_gates(candidates, gates)
+    calibrated, by_label = calibration.report(candidates, rejects, list(dict.fromkeys(g for g, _ in gates)))
+    write_json(calibrated, args.calibration)
+    if (line := calibration.verdict()) and params.filter.calibration.action == "fail":
+        raise InputError(args.unlabeled, f"gates miscalibrated on real text: {line}", field="filter.calibration")
+    if line:
+        print(f"warning: {line}", file=sys.stderr)
     sample = review_sample(kept, rejects, params.filter.review, params.seed)
     write_parquet(kept, args.out)
     write_parquet(rejects, args.rejects)
@@ -41,7 +54,7 @@ def main(args) -> None:
         stage_counts(
             "filter", validated.height, kept, rejects,
             review={"decisions": decision_counts(decisions, set(validated["id"])), "sampled": sample.height},
-            redacted=int(kept["text"].str.contains("<[A-Z_]+>").sum()), llm=ledger.to_dict(),
+            redacted=int(kept["text"].str.contains("<[A-Z_]+>").sum()), llm=ledger.to_dict(), **by_label,
             **({"skipped_gates": task.skipped_gates} if task.skipped_gates else {}),
         ),
         args.counts,
@@ -49,5 +62,5 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    p = stage.parser(__doc__, "spec", "validated", "seeds", "decisions", "prompts", "llm-cache", "out", "rejects", "review-dir", "counts")
+    p = stage.parser(__doc__, "spec", "validated", "seeds", "unlabeled", "decisions", "prompts", "llm-cache", "out", "rejects", "review-dir", "counts", "calibration")
     stage.run(main, p)

@@ -1,4 +1,7 @@
-"""DVC stage mix: real seeds anchor the training set; synthetic rows join up to the ratio under caps, weighted."""
+"""DVC stage mix: real seeds anchor the training set; synthetic rows join up to the ratio (or the amount
+cross-validation over the seeds chooses: mix.synthetic_ratio auto) under caps, weighted."""
+
+from functools import partial
 
 import polars as pl
 
@@ -6,16 +9,25 @@ from synthkit import stage
 from synthkit.config import load_params
 from synthkit.io import read_parquet, write_csv, write_json, write_parquet
 from synthkit.mix import mix
+from synthkit.mix_auto import choose_amount
 from synthkit.pipeline import stage_counts
+from synthkit.spec import load_spec
+from synthkit.tasks.base import TaskContext
+from synthkit.tasks.registry import load_step
 
 
 def main(args) -> None:
     params = load_params(args.params)
+    spec = load_spec(args.spec)
     deduped = read_parquet(args.deduped)
     seeds = read_parquet(args.seeds)
-    train, left_out = mix(seeds, deduped, params.mix, params.seed)
+    step = load_step(spec, params, "mix")
+    scorer = partial(step.mix_score, TaskContext(spec, params)) if step.mix_score is not None else None
+    choice = choose_amount(seeds, deduped, params.mix, params.seed, scorer, student=params.evaluate.student)
+    train, left_out = mix(seeds, deduped, params.mix, params.seed, target=choice["target"])
     write_parquet(train, args.out)
     write_parquet(left_out, args.rejects)
+    write_json(choice, args.choice)
     synthetic = train.filter(pl.col("source") == "synthetic")
     composition = train.group_by("label", "family", "source").len().rename({"len": "rows"}).sort("label", "family", "source")
     write_csv(composition, args.plots)
@@ -25,10 +37,11 @@ def main(args) -> None:
             train_rows=train.height, real_rows=train.height - synthetic.height,
             by_label={k: n for k, n in train.group_by("label").len().sort("label").iter_rows()},
             by_family={k: n for k, n in train.group_by("family").len().sort("family").iter_rows()},
+            synthetic_amount={k: v for k, v in choice.items() if k != "curve"},
         ),
         args.counts,
     )
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "deduped", "seeds", "out", "rejects", "counts", "plots"))
+    stage.run(main, stage.parser(__doc__, "spec", "deduped", "seeds", "out", "rejects", "counts", "plots", "choice"))

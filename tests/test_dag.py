@@ -195,7 +195,7 @@ def _edit_params(copy: Path, key: str, value) -> bytes:
     ("llm.max_concurrency", 2, set()),
     ("filter.pii.workers", 1, set()),
     ("mix.synthetic_ratio", 0.5, {"mix", "manifest"}),
-    ("evaluate.C", 3.0, {"evaluate"}),
+    ("evaluate.C", 3.0, {"mix", "evaluate"}),  # mix.synthetic_ratio auto cross-validates the evaluate student
     ("validate.min_chars", 5, {"validate", "manifest"}),
     ("generate.approve.min_realism", 2, {"generate", "manifest"}),
 ])

@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -161,6 +162,7 @@ class ToxicityParams(_Strict):
     enabled: bool = True
     backend: Literal["profanity_check", "openai_moderation"] = "profanity_check"
     threshold: float = Field(0.8, ge=0.0, le=1.0)
+    min_words: float = Field(2.0, ge=0.0)  # profanity_check: shorter texts are scored as if padded to this many words (0: off)
     moderation_model: str = "omni-moderation-latest"
 
 
@@ -168,7 +170,8 @@ class CriticParams(_Strict):
     """`filter.critic` in params.yaml: every check can be switched off or tuned on its own."""
 
     enabled: bool = True
-    # critic_template_residue: unfilled {slots}, <placeholders>, [Your Name], lorem ipsum, TODO, doubled words
+    # critic_template_residue: unfilled {slots}, <placeholders>, [Your Name], lorem ipsum, TODO, doubled words (content
+    # words only: closed-class words, words inside double quotes and words the seeds double are never flagged)
     template_residue: bool = True
     doubled_words: bool = True
     doubled_word_allow: list[str] = Field(
@@ -182,15 +185,16 @@ class CriticParams(_Strict):
     # critic_boilerplate: assistant politeness and meta-talk; extra_boilerplate adds regexes (case-insensitive)
     boilerplate: bool = True
     extra_boilerplate: list[str] = Field(default_factory=list)
-    # critic_length_outlier: word count outside [q_low / widen, q_high * widen] of the seed texts
+    # critic_length_outlier: word count outside [q_low / widen, q_high * widen] of the seed texts (default: the
+    # shortest and the longest seed: real one-word answers and long messages are no outliers)
     length_outlier: bool = True
-    length_quantiles: tuple[float, float] = (0.05, 0.95)
+    length_quantiles: tuple[float, float] = (0.0, 1.0)
     length_widen: float = Field(2.0, ge=1.0)
     min_seeds: int = Field(10, ge=1)  # fewer seed texts: no length check
     # critic_label_leak: a label's words, joined by space, "_" or "-", appear in the text
     label_leak: bool = True
     min_label_words: int = Field(2, ge=1)  # one-word labels ("billing") are ordinary words: not checked by default
-    label_leak_spaced: bool = True  # also "refund request", not only "refund_request" / "refund-request"
+    label_leak_spaced: bool = True  # also "refund request" and "refund-request", not only the identifier "refund_request"
     # backend openai: after the offline checks, an LLM scores realism, label correctness and specificity 1-5
     backend: Literal["offline", "openai"] = "offline"
     min_realism: int = Field(3, ge=1, le=5)
@@ -225,12 +229,25 @@ class ReviewParams(_Strict):
     min_per_stratum: int = Field(0, ge=0)
 
 
+class CalibrationParams(_Strict):
+    """`filter.calibration`: the text-judging gates also judge the real seeds and the unlabeled pool."""
+
+    max_real_reject: float = Field(0.02, ge=0.0, le=1.0)  # above this share of a label's real texts a gate is miscalibrated
+    action: Literal["warn", "fail", "exempt"] = "warn"  # exempt: what a gate flags in a label's real text is not held against its candidates
+    folds: int = Field(3, ge=2)  # consistency judges each seed with a student that did not see it (folds by group)
+    max_pool: int = Field(20000, ge=0)  # pool texts judged (a seeded sample beyond this)
+    examples: int = Field(3, ge=0)  # real texts quoted per miscalibrated label in the report
+    shift_factor: float = Field(3.0, gt=1.0)  # a gate rejecting one label's candidates at more than this times its mean rate shifts the label mix
+    shift_min_rejects: int = Field(3, ge=1)  # ... and rejecting at least this many of them
+
+
 class FilterParams(_Strict):
     pii: PiiParams = Field(default_factory=PiiParams)
     toxicity: ToxicityParams = Field(default_factory=ToxicityParams)
     critic: CriticParams = Field(default_factory=CriticParams)
     consistency: ConsistencyParams = Field(default_factory=ConsistencyParams)
     review: ReviewParams = Field(default_factory=ReviewParams)
+    calibration: CalibrationParams = Field(default_factory=CalibrationParams)
 
 
 class DedupeParams(_Strict):
@@ -241,8 +258,34 @@ class DedupeParams(_Strict):
     drop_near_seed: bool = True
 
 
+class MixAutoParams(_Strict):
+    """`mix.auto`: how synthetic_ratio auto picks the amount of synthetic data by cross-validation over the real seeds."""
+
+    folds: int = Field(3, ge=2)  # folds over the seeds' groups (scenario_id); the protected eval set is never used
+    grid: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0])  # shares of the synthetic rows, in priority order
+    fallback_ratio: float = Field(0.6, ge=0.0, lt=1.0)  # task types without a cross-validation student mix at this ratio
+
+    @model_validator(mode="after")
+    def _grid(self) -> "MixAutoParams":
+        if not self.grid or any(not 0.0 <= g <= 1.0 for g in self.grid):
+            raise ValueError("grid needs at least one share, each in [0, 1]")
+        return self
+
+
 class MixParams(_Strict):
-    synthetic_ratio: float = Field(0.6, ge=0.0, lt=1.0)
+    synthetic_ratio: float | Literal["auto"] = "auto"  # auto: chosen by cross-validation over the seeds (mix.auto)
+    auto: MixAutoParams = Field(default_factory=MixAutoParams)
+
+    @field_validator("synthetic_ratio", mode="wrap")
+    @classmethod
+    def _ratio(cls, value: Any, handler) -> float | str:
+        if value == "auto":
+            return "auto"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("must be a number in [0, 1) or auto")
+        if not 0.0 <= value < 1.0:
+            raise ValueError("must be at least 0 and less than 1 (or auto)")
+        return float(value)
     real_weight: float = Field(1.0, gt=0.0)
     synthetic_weight: float = Field(0.5, gt=0.0)
     label_cap: int | None = Field(None, ge=1)

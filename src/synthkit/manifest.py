@@ -42,6 +42,9 @@ def funnel(counts: dict[str, dict]) -> dict:
         "adds_up": candidates == counts["mix"]["kept"] + rejected,
         "rejected_by_reason": dict(sorted(by_reason.items())),
         "review": counts["filter"].get("review", {}),
+        # filter reject rates per gate and label, and the gates that shift the label mix (filter.calibration.shift_factor)
+        "filter_by_label": counts["filter"].get("by_label", {}),
+        "label_shift": counts["filter"].get("label_shift", []),
         "stages": stages,
     }
 

@@ -57,7 +57,7 @@ def _reasons(texts, params, labels=None, seeds=SEEDS):
         "Lorem ipsum dolor sit amet, refund me",
         "TODO: write a complaint about the delivery",
         "where is my order order from last week",
-        "I want a a refund",
+        "I want a refund refund",
         "Thanks Thanks for the help",
         "PLACEHOLDER",
     ],
@@ -81,6 +81,11 @@ def test_template_residue_is_rejected(text):
         "order 55120 55120 was charged twice",  # repeated numbers are an order number pasted twice
         "5 < 6 > 4 doesn't matter, refund please",
         "I'd like a refund [urgent]",
+        "will you add what i'm listening to to my playlist",  # closed-class words double across a phrase boundary
+        "what is going on on fb today",
+        "book me one one way ticket",
+        "go back the the settings you had",  # an ordinary typo, not a slot artifact
+        'play the song with the lyrics "baby shark, doo doo"',  # quoted text is verbatim
     ],
 )
 def test_template_residue_near_misses_are_kept(text):
@@ -131,6 +136,13 @@ def test_extra_boilerplate_patterns():
         CriticParams(extra_boilerplate=["(unclosed"])
 
 
+def test_a_word_the_seeds_double_is_no_artifact():
+    params = _params("template_residue")
+    text = "tell me a knock knock joke"
+    assert _reasons([text, "where is my parcel parcel"], params) == ["critic_template_residue", "critic_template_residue"]
+    assert _reasons([text, "where is my parcel parcel"], params, seeds=[*SEEDS, "any good knock knock jokes?"]) == [None, "critic_template_residue"]
+
+
 def test_label_leak():
     labels = ["refund_request", "cancel_subscription", "billing"]
     texts = [
@@ -149,14 +161,17 @@ def test_label_leak():
     (v,) = gate_critic(_frame(["how to cancel subscription"], ["billing"]).vstack(_frame(["x y"], ["cancel_subscription"]))[:1], SEEDS, params)
     assert v.reason is None  # labels come from the frame: here only "billing"
     spaced_off = _params("label_leak", label_leak_spaced=False)
-    assert _reasons(["refund request", "refund_request"], spaced_off) == [None, "critic_label_leak"]
+    assert _reasons(["refund request", "refund_request", "refund-request"], spaced_off) == [None, "critic_label_leak", None]
+    carry = ["what are the carry-on rules", "carry_on: what are the rules"]
+    assert _reasons(carry, spaced_off, labels=["carry_on", "carry_on"]) == [None, "critic_label_leak"]  # "carry-on" is English
     one_word = _params("label_leak", min_label_words=1)
     assert _reasons(["question about billing"], one_word, labels=["billing"]) == ["critic_label_leak"]
 
 
 def test_length_outlier_uses_widened_seed_quantiles():
-    assert length_bounds(SEEDS, CriticParams()) == (2, 23)
-    params = _params("length_outlier")
+    assert length_bounds(SEEDS, CriticParams()) == (2, 24)  # half the shortest seed, twice the longest
+    assert length_bounds([*SEEDS, "refund"], CriticParams()) == (0, 24)  # a one-word seed: one-word texts are real
+    params = _params("length_outlier", length_quantiles=(0.05, 0.95))
     long = " ".join(["word"] * 24)
     ok_long = " ".join(["word"] * 23)
     assert _reasons([long, ok_long, "refund it", "refund"], params) == ["critic_length_outlier", None, None, "critic_length_outlier"]

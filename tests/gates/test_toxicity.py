@@ -37,6 +37,13 @@ def test_support_messages_are_kept(text):
     assert gate_toxicity([text], ToxicityParams()) == [KEEP]
 
 
+def test_one_mild_word_no_longer_decides_a_short_command():
+    polite = ["please shut off.", "could you please shut down.", "shut the blinds"]
+    assert [v.reason for v in gate_toxicity(polite, ToxicityParams(min_words=0))] == ["toxicity_offensive"] * 3  # the bare model
+    assert gate_toxicity(polite, ToxicityParams()) == [KEEP] * 3
+    assert [v.reason for v in gate_toxicity(["fuck you", "you idiot"], ToxicityParams())] == ["toxicity_offensive"] * 2  # short and offensive
+
+
 @pytest.mark.parametrize(("threshold", "reason"), [(0.5, "toxicity_offensive"), (0.999, None)])
 def test_threshold_changes_the_outcome(threshold, reason):
     (v,) = gate_toxicity(["damn it"], ToxicityParams(threshold=threshold))

@@ -58,18 +58,52 @@ _LETTERS = r"[^\W\d_]+"
 _NOT_PLAIN = r"[^\t\n\r\x20-\x7e]"
 
 
-def _residue(text: str, params: CriticParams) -> str | None:
+# Closed-class words (articles, pronouns, prepositions and particles, conjunctions, auxiliaries, number words): they
+# double grammatically across a phrase boundary ("going on on Friday", "listening to to my playlist", "one one-way
+# ticket", "that that") and in ordinary typing ("the the"). Slot filling doubles content words ("order order").
+CLOSED_CLASS = frozenset("""
+a an the this that these those some any no every each either neither
+i me my mine you your yours he him his she her hers it its we us our ours they them their theirs
+in on at to of for from by with about into onto over under up down out off through after before around as than like
+and or but nor so yet if then because while
+is am are was were be been being do does did have has had will would shall should can could may might must
+one two three four five six seven eight nine ten
+""".split())
+_QUOTES = "\"\u201c\u201d"
+
+
+def _quoted(text: str, pos: int) -> bool:
+    """Whether position pos lies inside a double-quoted span (an odd number of quote marks before it)."""
+    return sum(text.count(q, 0, pos) for q in _QUOTES) % 2 == 1
+
+
+def doubled_words(text: str) -> list[str]:
+    """The words a text doubles (exactly twice in a row, case-insensitive), lower-cased."""
+    out = []
+    for m in _DOUBLED.finditer(text):
+        before = re.search(r"([^\W\d_]+)\s+$", text[: m.start()])
+        if not (before and before.group(1).lower() == m.group(1).lower()):  # not the tail of a triple
+            out.append(m.group(1).lower())
+    return out
+
+
+def real_doublings(real_texts: list[str]) -> frozenset[str]:
+    """Words the real texts double: people write them that way, so doubling them is no generator artifact."""
+    return frozenset(w for t in real_texts if t for w in doubled_words(t))
+
+
+def _residue(text: str, params: CriticParams, real_doubled: frozenset[str] = frozenset()) -> str | None:
     for name, pattern in _RESIDUE:
         m = pattern.search(text)
         if m:
             return f"{name}:{m.group()[:40]}"
     if params.doubled_words:
-        allow = {w.lower() for w in params.doubled_word_allow}
+        allow = {w.lower() for w in params.doubled_word_allow} | CLOSED_CLASS | real_doubled
         for m in _DOUBLED.finditer(text):
             before = re.search(r"([^\W\d_]+)\s+$", text[: m.start()])
             if before and before.group(1).lower() == m.group(1).lower():
                 continue  # the tail of a triple
-            if m.group(1).lower() not in allow:
+            if m.group(1).lower() not in allow and not _quoted(text, m.start()):  # quoted lyrics, titles, phrases are verbatim
                 return f"doubled_word:{m.group()[:40]}"
     return None
 
@@ -80,7 +114,7 @@ def _label_patterns(labels: list[str], min_words: int, spaced: bool) -> list[tup
         words = [w for w in re.split(r"[\s_\-./]+", label.strip()) if w]
         if len(words) < min_words:
             continue
-        joined = (r"[\s_\-]+" if spaced else r"[_\-]").join(re.escape(w) for w in words)
+        joined = (r"[\s_\-]+" if spaced else "_").join(re.escape(w) for w in words)  # "carry-on" is English; "carry_on" an identifier
         out.append((label, re.compile(rf"(?<![^\W_]){joined}(?![^\W_])", re.IGNORECASE)))
     return out
 
@@ -96,7 +130,7 @@ def _label_screen(labels: list[str], min_words: int, spaced: bool) -> list[str]:
     for label in sorted(set(labels)):
         words = [w for w in re.split(r"[\s_\-./]+", label.strip()) if w]
         if len(words) >= min_words:
-            out.append("(?i)" + (r"[\s_\-]+" if spaced else r"[_\-]").join(_rust_literal(w) for w in words))
+            out.append("(?i)" + (r"[\s_\-]+" if spaced else "_").join(_rust_literal(w) for w in words))
     return out
 
 
@@ -187,6 +221,7 @@ def gate_critic(df: pl.DataFrame, seed_texts: list[str], params: CriticParams, *
     boiler = [re.compile(p, re.IGNORECASE) for p in (*_BOILERPLATE, *params.extra_boilerplate)] if params.boilerplate else []
     leaks = _label_patterns(labels, params.min_label_words, params.label_leak_spaced) if params.label_leak else []
     bounds = length_bounds(seed_texts, params) if params.length_outlier else None
+    real_doubled = real_doublings(seed_texts) if params.template_residue and params.doubled_words else frozenset()
     if screen:
         leak_screen = _label_screen(labels, params.min_label_words, params.label_leak_spaced) if params.label_leak else []
         suspects = _suspects(df["text"], params, leak_screen)
@@ -199,7 +234,7 @@ def gate_critic(df: pl.DataFrame, seed_texts: list[str], params: CriticParams, *
         verdict = KEEP
         if not suspect:
             pass
-        elif params.template_residue and (hit := _residue(text, params)):
+        elif params.template_residue and (hit := _residue(text, params, real_doubled)):
             verdict = Verdict(reason="critic_template_residue", detail=hit)
         elif boiler and (m := next((m for p in boiler if (m := p.search(text))), None)):
             verdict = Verdict(reason="critic_boilerplate", detail=m.group()[:60])

@@ -19,13 +19,41 @@ def gate_toxicity(texts: list[str], params: ToxicityParams, llm: LlmParams | Non
         return []
     if params.backend == "openai_moderation":
         return _moderate(texts, params, llm or LlmParams())
-    from profanity_check import predict_prob  # loads the model on first import
-
-    probs = predict_prob(list(texts))
+    probs = offensive_prob(list(texts), params.min_words)
     return [
         Verdict(reason="toxicity_offensive", detail=f"p={p:.3f}") if p >= params.threshold else KEEP
         for p in (float(x) for x in probs)
     ]
+
+
+def offensive_prob(texts: list[str], min_words: float) -> list[float]:
+    """alt-profanity-check's offensive probability, with a text of fewer than min_words content words scored as if
+    padded with neutral words to that length.
+
+    The model is a linear one over L2-normalised TF-IDF words, so in a short text one mildly weighted word takes the
+    whole norm and decides alone ("please shut off" scores like "shut up"); the padding bounds the norm from below by
+    that of min_words words of the vocabulary's median idf. Strongly offensive words still decide short texts.
+    """
+    import numpy as np
+    from profanity_check import profanity_check as pc  # loads the model on first import
+    from scipy.sparse import diags
+
+    if min_words <= 0:
+        return [float(p) for p in pc.model.predict_proba(pc.vectorizer.transform(texts))[:, 1]]
+    raw = _raw_tfidf(pc.vectorizer, texts)
+    norms = np.sqrt(np.asarray(raw.multiply(raw).sum(axis=1)).ravel())
+    floor = np.sqrt(min_words) * float(np.median(pc.vectorizer.idf_))
+    return [float(p) for p in pc.model.predict_proba(diags(1.0 / np.maximum(norms, floor)) @ raw)[:, 1]]
+
+
+def _raw_tfidf(vectorizer, texts: list[str]):
+    """The vectorizer's TF-IDF rows without their L2 normalisation."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+    counts = CountVectorizer.transform(vectorizer, texts)
+    tfidf = TfidfTransformer(norm=None, use_idf=vectorizer.use_idf, smooth_idf=vectorizer.smooth_idf, sublinear_tf=vectorizer.sublinear_tf)
+    tfidf.idf_ = vectorizer.idf_
+    return tfidf.transform(counts)
 
 
 def _moderate(texts: list[str], params: ToxicityParams, llm: LlmParams) -> list[Verdict]:

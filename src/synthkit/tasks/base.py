@@ -36,7 +36,7 @@ COMMON_READS: dict[str, tuple[str, ...]] = {
                "filter.critic.max_opening_share", "filter.critic.boilerplate", "filter.critic.extra_boilerplate",
                "filter.critic.length_outlier", "filter.critic.length_quantiles", "filter.critic.length_widen",
                "filter.critic.min_seeds", "filter.critic.label_leak", "filter.critic.min_label_words",
-               "filter.critic.label_leak_spaced", "filter.review"),
+               "filter.critic.label_leak_spaced", "filter.review", "filter.calibration"),
     "dedupe": ("dedupe",),
     "mix": ("seed", "mix"),
     "evaluate": ("task.type", "mix.real_weight", "mix.synthetic_weight", "evaluate.min_slice_size"),
@@ -94,6 +94,10 @@ class TaskType:
       generate.py  generate(ctx, seeds, unlabeled, decisions) -> Generated
       validate.py  validate_gates(ctx) -> the gates after the format and rule gates
       filter.py    filter_gates(ctx, seeds, decisions, analyzer, engine, ledger) -> the filter gates in order
+                   real_text_gates(ctx, seeds, analyzer, engine) -> the text-judging gates as they judge real text
+                   pool_labels(ctx, seeds, pool) -> (a label per pool text or None, how they were given) for gate calibration
+      mix.py       mix_score: (ctx, train, heldout) -> score of the evaluate student, for mix.synthetic_ratio auto; None:
+                   the type mixes at mix.auto.fallback_ratio
       evaluate.py  evaluate(ctx, real, train, eval_) -> Evaluation
     """
 
@@ -109,7 +113,7 @@ class TaskType:
 
 
 TARGET_SKIPPED_GATES = {"consistency": "classification only: the seed-trained label student does not judge extraction, rewrite or summarization targets"}
-STEPS = ("prepare", "generate", "validate", "filter", "evaluate")
+STEPS = ("prepare", "generate", "validate", "filter", "mix", "evaluate")
 
 
 def slice_groups(tags: list[list[str]], min_size: int) -> dict[str, list[int]]:

@@ -93,3 +93,14 @@ def target_filter_gates(ctx: TaskContext, seeds: pl.DataFrame, decisions, analyz
         ("critic", lambda f: gate_critic(f, seed_texts, fp.critic)),
         ("review", lambda f: gate_review(f["id"].to_list(), decisions)),
     ]
+
+
+def target_real_text_gates(ctx: TaskContext, seeds: pl.DataFrame, analyzer, engine=None) -> list:
+    """The text-judging filter gates of a type with targets as they judge real text (gate calibration): PII and
+    toxicity on text and target, the offline critic."""
+    return [(name, fn) for name, fn in target_filter_gates(ctx, seeds, {}, analyzer) if name != "review"]
+
+
+def no_pool_labels(ctx: TaskContext, seeds: pl.DataFrame, pool: pl.DataFrame) -> tuple[list[str | None], str]:
+    """Pool texts of a type without labels are reported under one label for all."""
+    return [None] * pool.height, "none (the task type has no labels)"

@@ -89,6 +89,11 @@ def ratio_curve(train: pl.DataFrame, eval_: pl.DataFrame, labels: list[str], par
     return points
 
 
+def train_eval_student(frame: pl.DataFrame, params: EvaluateParams):
+    """The evaluate student (evaluate.student) fitted on a frame's text, label and weight columns."""
+    return train_student(frame["text"].to_list(), frame["label"].to_list(), frame["weight"].to_list(), C=params.C)
+
+
 def backend_of() -> pl.Expr:
     """The generator backend of each row (an expression over the generator struct)."""
     return pl.col("generator").struct.field("backend")

@@ -12,7 +12,7 @@ from functools import partial
 import polars as pl
 
 from synthkit.cost import CostLedger
-from synthkit.gates.base import KEEP, map_gate
+from synthkit.gates.base import KEEP, Verdict, map_gate
 from synthkit.gates.consistency import gate_consistency
 from synthkit.gates.critic import gate_critic
 from synthkit.gates.llm_consistency import gate_llm_consistency
@@ -20,7 +20,7 @@ from synthkit.gates.llm_critic import gate_llm_critic
 from synthkit.gates.pii import gate_pii, pii_batch
 from synthkit.gates.toxicity import toxicity_batch
 from synthkit.review import Decision, gate_review
-from synthkit.student import train_student
+from synthkit.student import predict_with_confidence, train_student
 from synthkit.tasks.base import Gate, TaskContext
 
 
@@ -58,4 +58,60 @@ def filter_gates(ctx: TaskContext, seeds: pl.DataFrame, decisions: dict[str, Dec
         ("critic", lambda f: gate_llm_critic(f, spec, params.critic, llm, **llm_kw)),
         ("consistency", consistency),
         ("review", lambda f: gate_review(f["id"].to_list(), decisions)),
+    ]
+
+
+def pool_labels(ctx: TaskContext, seeds: pl.DataFrame, pool: pl.DataFrame) -> tuple[list[str | None], str]:
+    """Labels for the unlabeled pool's texts in gate calibration: the seed student's prediction (and how they were given)."""
+    student = seed_student(seeds, ctx.params.filter.consistency.C)
+    if student is None or pool.height == 0:
+        return [None] * pool.height, "none (fewer than two seed labels)"
+    return predict_with_confidence(student, pool["text"].to_list())[0], "the seed student's prediction"
+
+
+def out_of_fold(seeds: pl.DataFrame, folds: int, C: float, seed: int) -> dict[str, tuple[str, float]]:
+    """Each training seed's predicted label and confidence from a student trained on the other folds (by group)."""
+    from synthkit.folds import seed_folds
+
+    train = seeds.filter(pl.col("split") == "seed")
+    out: dict[str, tuple[str, float]] = {}
+    for held in seed_folds(train, folds, seed):
+        mask = pl.Series([False] * train.height).scatter(held, True)
+        fit, test = train.filter(~mask), train.filter(mask)
+        if fit["label"].n_unique() < 2:
+            continue
+        model = train_student(fit["text"].to_list(), fit["label"].to_list(), C=C)
+        out.update(zip(test["id"].to_list(), zip(*predict_with_confidence(model, test["text"].to_list()))))
+    return out
+
+
+def real_text_gates(ctx: TaskContext, seeds: pl.DataFrame, analyzer, engine) -> list:
+    """The text-judging filter gates as they judge real text (gate calibration): PII, toxicity, the offline critic
+    and, for the training seeds only, consistency with a student that did not see the seed (out of fold)."""
+    params = ctx.params.filter
+    seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
+    toxicity = partial(toxicity_batch, params=params.toxicity, llm=ctx.params.llm)
+
+    def pii(frame: pl.DataFrame):
+        return [KEEP if v.reason is None else v for v in map_gate(engine, frame, lambda g: gate_pii(g["text"].to_list(), params.pii, analyzer),
+                                                                    partial(pii_batch, params=params.pii))]
+
+    def consistency(frame: pl.DataFrame):
+        if not (params.consistency.enabled and params.consistency.backend == "student"):
+            return [None] * frame.height
+        oof = out_of_fold(seeds, params.calibration.folds, params.consistency.C, ctx.params.seed)
+        out = []
+        for i, label in zip(frame["id"].to_list(), frame["label"].to_list()):
+            if i not in oof:
+                out.append(None)
+            else:
+                p, c = oof[i]
+                out.append(Verdict("consistency_disagree", f"predicted={p} p={c:.3f}") if p != label and c >= params.consistency.min_confidence else KEEP)
+        return out
+
+    return [
+        ("pii", pii),
+        ("toxicity", lambda f: map_gate(engine, f, toxicity, toxicity)),
+        ("critic", lambda f: gate_critic(f, seed_texts, params.critic)),
+        ("consistency", consistency),
     ]
