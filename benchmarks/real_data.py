@@ -4,14 +4,15 @@ For each dataset and each of 5 draws: k=10 seeds per label from the train split,
 as the unlabeled pool (labels hidden), the test split as the protected eval set (CLINC150: in-scope test rows).
 Each draw runs the library code the DVC stages run: prepare (load_labeled / load_unlabeled), generate
 (the configured template-free backends), validate (format + rule gates), filter (PII, toxicity,
-critic, consistency), dedupe (against seeds and the eval set), mix, evaluate (real-only vs mix, and each
-backend alone). Gate settings are the project's params.yaml; BENCH overrides the generator and mix knobs.
+critic, consistency), dedupe (against seeds and the eval set), mix (mix.synthetic_ratio auto: the amount chosen by
+cross-validation over the seeds), evaluate (real-only vs mix, and each backend alone). The params are exactly the ones
+`synthkit init` writes for a dataset with an unlabeled pool (init_params): no per-dataset setting, no override.
 
 Leakage: with the full train split as seeds and the held-out splits as eval (Banking77: test; CLINC150:
 validation + test), the dedupe gate's report and the verbatim overlap (same text up to case and whitespace).
 
-Hyperparameters were chosen with `--dev`: the eval set is then 1,500 texts carved from the pool of each draw
-(held out of the pool), never the test split.
+Defaults are checked with `--dev`: the eval set is then 1,500 texts carved from the pool of each draw (held out of
+the pool), never the test split.
 
     python benchmarks/real_data.py                 # both datasets, 5 draws -> reports/bench/real_data.json
     python benchmarks/real_data.py --dev --draws 2 # the same on a dev split carved from the pool (for tuning)
@@ -28,10 +29,12 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from collections import defaultdict
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -46,6 +49,7 @@ from synthkit.gates.pii import build_analyzer  # noqa: E402
 from synthkit.gates.rules import gate_format, gate_rules  # noqa: E402
 from synthkit.io import read_yaml, write_json  # noqa: E402
 from synthkit.mix import mix, mix_weights  # noqa: E402
+from synthkit.mix_auto import choose_amount  # noqa: E402
 from synthkit.pipeline import run_gates  # noqa: E402
 from synthkit.prepare import load_labeled, load_unlabeled  # noqa: E402
 from synthkit.spec import Spec  # noqa: E402
@@ -62,17 +66,6 @@ SOURCES = {
 K = 10
 DRAWS = 5
 DEV_SIZE = 1500
-# generator and mix knobs for this benchmark (chosen on --dev); everything else comes from params.yaml
-BENCH = {
-    "generate": {
-        "backends": ["pseudo_label", "seed_variation"],
-        "quotas": {"seed_variation": 1000},
-        "pseudo_label": {"rounds": 1, "label_cap": 1000, "cap_growth": 1.0, "weight": 0.5, "agreement": "views"},
-    },
-    "mix": {"synthetic_ratio": 0.9, "synthetic_weight": 0.5},
-}
-
-
 def slug(label: str) -> str:
     """A spec-valid label name: Banking77 has 'Refund_not_showing_up' and 'reverted_card_payment?'."""
     return re.sub(r"[^a-z0-9_]+", "_", label.lower()).strip("_")
@@ -84,16 +77,12 @@ def read_rows(name: str) -> list[dict]:
     return [{**r, "label": slug(r["label"])} for r in rows if r["label"] not in src["drop_labels"]]
 
 
-def merge(base: dict, over: dict) -> dict:
-    """`over` merged into `base`, nested mappings merged key by key."""
-    out = dict(base)
-    for key, value in over.items():
-        out[key] = merge(out.get(key) or {}, value) if isinstance(value, dict) and key != "quotas" else value
-    return out
+def init_params() -> Params:
+    """The params `synthkit init` writes for a labeled seed file, a protected eval file and an unlabeled pool."""
+    from synthkit.byod import init_params_text
 
-
-def bench_params() -> Params:
-    return Params.model_validate(merge(read_yaml(ROOT / "params.yaml"), BENCH))
+    text = init_params_text((ROOT / "params.yaml").read_text(encoding="utf-8"), Columns(), "seeds.jsonl", "eval.jsonl", "pool.jsonl")
+    return Params.model_validate(yaml.safe_load(text))
 
 
 def write_jsonl(rows: list[dict], path: Path) -> Path:
@@ -123,7 +112,7 @@ def run_task(task: tuple[str, int, bool]) -> dict:
     """One (dataset, draw) in a worker process; params, PII analyzer and rows are built once per process."""
     name, draw, dev = task
     if "params" not in _WORKER:
-        _WORKER["params"] = bench_params()
+        _WORKER["params"] = init_params()
         _WORKER["analyzer"] = build_analyzer(_WORKER["params"].filter.pii.spacy_model) if _WORKER["params"].filter.pii.enabled else None
     if name not in _WORKER:
         _WORKER[name] = read_rows(name)
@@ -155,7 +144,9 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
     gates = load_step(spec, params, "filter").filter_gates(TaskContext(spec, params, progress=False), seeds, {}, analyzer, LocalEngine(), CostLedger())
     filtered, _ = run_gates(validated, gates)
     deduped, _, _ = dedupe(filtered, seeds, eval_, params.dedupe)
-    train_mix, _ = mix(seeds, deduped, params.mix, seed)
+    ctx = TaskContext(spec, params, progress=False)
+    amount = choose_amount(seeds, deduped, params.mix, seed, partial(load_step(spec, params, "mix").mix_score, ctx), student=params.evaluate.student)
+    train_mix, _ = mix(seeds, deduped, params.mix, seed, target=amount["target"])
     t_gates = time.perf_counter() - t0 - t_gen
     real = mix_weights(seeds.filter(pl.col("split") == "seed"), params.mix)
     metrics, _, _ = student_metrics(real, train_mix, eval_, labels, params.evaluate)
@@ -168,7 +159,7 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
         "candidates": candidates.height, "validated": validated.height, "filtered": filtered.height, "deduped": deduped.height,
         "synthetic_in_mix": metrics["train_rows"]["synthetic_in_mix"], "pseudo_label_accuracy": round(pl_acc, 4),
         "real_only_macro_f1": metrics["real_only"]["macro_f1"], "mix_macro_f1": metrics["mix"]["macro_f1"],
-        "uplift": metrics["uplift"]["macro_f1"], "by_backend": by_backend, "generate_s": round(t_gen, 1), "gates_s": round(t_gates, 1),
+        "uplift": metrics["uplift"]["macro_f1"], "by_backend": by_backend, "mix_auto": {k: amount[k] for k in ("chosen", "curve") if k in amount}, "generate_s": round(t_gen, 1), "gates_s": round(t_gates, 1),
     }
     print(f"{name} draw {draw}: {json.dumps(out)}", flush=True)
     return out
@@ -207,8 +198,10 @@ def main() -> None:
         args.datasets = [n for n in args.datasets if n not in missing]
         if not args.datasets:
             return
-    params = bench_params()
-    result: dict = {"k_per_label": K, "draws": args.draws, "eval": "dev split carved from the pool" if args.dev else "test split", "settings": BENCH}
+    params = init_params()
+    settings = {"generate": params.generate.model_dump(include={"backends", "quotas", "pseudo_label"}), "mix": params.mix.model_dump()}
+    result: dict = {"k_per_label": K, "draws": args.draws, "eval": "dev split carved from the pool" if args.dev else "test split",
+                    "settings": settings, "params": "as `synthkit init` writes them (init_params)"}
     tasks = [(name, d, args.dev) for name in args.datasets for d in range(args.draws)]
     t_all = time.perf_counter()
     if args.from_log:  # aggregate the per-draw lines an interrupted run printed (wall_s is then unknown)
@@ -238,6 +231,7 @@ def main() -> None:
         result[f"{name}.real_only_macro_f1_std"] = std([r["real_only_macro_f1"] for r in runs])
         result[f"{name}.mix_macro_f1"] = mean([r["mix_macro_f1"] for r in runs])
         result[f"{name}.mix_macro_f1_std"] = std([r["mix_macro_f1"] for r in runs])
+        result[f"{name}.defaults"] = True  # the params synthkit init writes, unchanged
         result[f"{name}.uplift_mean"] = mean(ups)
         result[f"{name}.uplift_std"] = std(ups)
         for backend in sorted({b for r in runs for b in r["by_backend"]}):

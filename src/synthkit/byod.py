@@ -85,21 +85,80 @@ def derive_spec(labels: list[str], definitions: dict[str, str] | None = None, na
     return spec
 
 
-def scaffold_params(base: dict | None, columns: Columns, seeds: str, eval_: str | None, unlabeled: str | None) -> dict:
-    """params.yaml contents for a new dataset: the base params (or the defaults) with the input files, the column
-    mapping and template-free backends set; validated against the params model."""
-    params = dict(base) if base else Params().model_dump(by_alias=True, mode="json")
-    prepare = dict(params.get("prepare") or {})
-    prepare["columns"] = columns.model_dump()
-    prepare["seeds"] = seeds
+def _flow(value: Any) -> str:
+    """A value as one line of YAML (flow style)."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000, allow_unicode=True).strip()
+    return text[: -len("...")].strip() if text.endswith("...") else text
+
+
+_KEY_LINE = re.compile(r"^(\s*)([A-Za-z_][\w-]*):(.*)$")
+
+
+def set_values(text: str, values: dict[str, Any], source: str = "params.yaml") -> str:
+    """params.yaml text with the values of dotted keys replaced in place, every comment and every other line kept."""
+    lines = text.splitlines()
+    stack: list[tuple[int, str]] = []
+    todo = dict(values)
+    for i, line in enumerate(lines):
+        m = _KEY_LINE.match(line)
+        if not m or line.lstrip().startswith("#"):
+            continue
+        indent, key, rest = len(m.group(1)), m.group(2), m.group(3)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        path = ".".join([k for _, k in stack] + [key])
+        stack.append((indent, key))
+        if path not in todo:
+            continue
+        comment_at = rest.find(" #")
+        new = f"{m.group(1)}{key}: {_flow(todo.pop(path))}"
+        if comment_at >= 0:
+            pad = max(len(m.group(1)) + len(key) + 2 + comment_at - len(new), 1)  # the comment stays in its column
+            new += " " * pad + rest[comment_at:].lstrip()
+        lines[i] = new
+    if todo:
+        raise InputError(source, f"no line for {next(iter(todo))} to set", field=next(iter(todo)))
+    return "\n".join(lines) + "\n"
+
+
+def init_values(columns: Columns, seeds: str, eval_: str | None, unlabeled: str | None) -> dict[str, Any]:
+    """The params `synthkit init` sets for a new dataset (paths relative to the project folder): the input files, the
+    column mapping and the template-free backends, at the settings of the README's public-data benchmark."""
+    values: dict[str, Any] = {f"prepare.columns.{k}": v for k, v in columns.model_dump().items() if k != "target"}
+    pool = unlabeled or seeds  # without a pool: the seeds stand in for the production sample
+    values.update({"prepare.seeds": seeds, "prepare.production": pool, "prepare.unlabeled": pool})
     if eval_ is not None:
-        prepare["eval"] = eval_
-    if unlabeled is not None:
-        prepare["unlabeled"] = unlabeled
-        prepare["production"] = unlabeled
-    params["prepare"] = prepare
-    generate = dict(params.get("generate") or {})
-    generate["backends"] = ["pseudo_label", "seed_variation"] if unlabeled else ["seed_variation"]
-    params["generate"] = generate
+        values["prepare.eval"] = eval_
+    values["generate.backends"] = ["pseudo_label", "seed_variation"] if unlabeled else ["seed_variation"]
+    values["generate.quotas"] = {"seed_variation": 1000}
+    return values
+
+
+def init_params_text(base_text: str, columns: Columns, seeds: str, eval_: str | None, unlabeled: str | None, source: str = "params.yaml") -> str:
+    """params.yaml for a new project: the repository's params.yaml text (comments kept) with init_values set; validated."""
+    import yaml
+
+    text = set_values(base_text, init_values(columns, seeds, eval_, unlabeled), source)
+    header = "# Written by `synthkit init` from the repository's params.yaml: the input files, the columns and the backends are\n" \
+             "# set for your data; every other knob is the documented default.\n"
+    try:
+        Params.model_validate(yaml.safe_load(text))
+    except Exception as exc:  # the base file itself is broken
+        raise InputError(source, f"the written params do not validate: {str(exc).splitlines()[0]}") from None
+    return header + text
+
+
+def scaffold_params(base: dict | None, columns: Columns, seeds: str, eval_: str | None, unlabeled: str | None) -> dict:
+    """params for a new dataset as a mapping (the base params, or the defaults, with init_values set); validated."""
+    params = dict(base) if base else Params().model_dump(by_alias=True, mode="json")
+    for key, value in init_values(columns, seeds, eval_, unlabeled).items():
+        node = params
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node[part] = dict(node.get(part) or {})
+            node = node[part]
+        node[leaf] = value
     Params.model_validate(params)
     return params

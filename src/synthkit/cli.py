@@ -93,29 +93,33 @@ def init(
     label_column: str = typer.Option(None, "--label-column", help="the column holding the label (default: inferred)"),
     definitions: str = typer.Option(None, "--definitions", help="optional YAML mapping label -> definition"),
     name: str = typer.Option("my_task", "--name", help="task name written into the spec"),
-    spec_out: str = typer.Option("spec/spec.yaml", "--spec", help="where to write the derived spec"),
-    params_out: str = typer.Option("params.yaml", "--params", help="where to write params (an existing file is the base)"),
-    force: bool = typer.Option(False, "--force", help="overwrite existing spec/params files"),
+    folder: str = typer.Option(None, "--dir", help="the new project folder, inside this repository (default: projects/<name>)"),
+    force: bool = typer.Option(False, "--force", help="replace the project files of an existing folder (says which first)"),
 ) -> None:
-    """Scaffold a spec and params for a new dataset from a labeled file: infer columns and labels, say what to edit next."""
+    """Make a project folder for a new dataset: spec.yaml from its labels, params.yaml (the repository's, comments kept,
+    with your files, columns and the template-free backends set), dvc.yaml; then say what to edit next."""
+    import os
     from pathlib import Path
 
     import yaml
 
-    from synthkit.byod import (
-        derive_spec,
-        infer_columns,
-        labels_of,
-        load_definitions,
-        scaffold_params,
-    )
+    from synthkit.byod import derive_spec, infer_columns, init_params_text, labels_of, load_definitions
+    from synthkit.dag import REPO, Project, render
     from synthkit.errors import InputError
-    from synthkit.io import read_records, read_yaml, write_text
+    from synthkit.io import read_records, write_text
     from synthkit.schemas import RawUnlabeled
 
-    existing = [p for p in (spec_out, params_out) if Path(p).exists()]
+    target = Path(folder or f"projects/{name}").resolve()
+    files = {n: target / n for n in ("params.yaml", "spec.yaml", "dvc.yaml", "data/review/decisions.csv")}
+    try:
+        target.relative_to(REPO)
+    except ValueError:
+        typer.echo(f"error: {target}: the project folder must be inside the repository ({REPO}), which holds its stages", err=True)
+        raise typer.Exit(2) from None
+    existing = [p for p in files.values() if p.exists()]
     if existing and not force:
-        typer.echo(f"error: {', '.join(existing)} already exist(s); pass --force to overwrite", err=True)
+        typer.echo(f"error: {target} already holds {', '.join(str(p.relative_to(target)) for p in existing)}; pass --force to replace them, "
+                   "or --dir for a new folder", err=True)
         raise typer.Exit(2)
     try:
         columns = infer_columns(data, text_column, label_column)
@@ -128,23 +132,31 @@ def init(
         if unlabeled is not None:
             read_records(unlabeled, RawUnlabeled, {"text": columns.text, "channel": columns.channel})  # the text column must exist
         spec = derive_spec(labels, load_definitions(definitions), name=name, source=data)
-        base = read_yaml(params_out) if Path(params_out).exists() else None
-        params = scaffold_params(base, columns, data, eval_file, unlabeled)
+        rel = lambda p: os.path.relpath(Path(p).resolve(), target) if p is not None else None  # noqa: E731
+        params = init_params_text((REPO / "params.yaml").read_text(encoding="utf-8"), columns, rel(data), rel(eval_file), rel(unlabeled),
+                                  source=str(REPO / "params.yaml"))
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    dump = lambda obj: yaml.safe_dump(obj, sort_keys=False, allow_unicode=True, width=120)  # noqa: E731
-    write_text("# Derived from the labels of " + data + " by `synthkit init`; add definitions, rules, near_miss\n" + dump(spec), spec_out)
-    write_text("# Written by `synthkit init`; every key is documented in the synthkit README\n" + dump(params), params_out)
+    for p in existing:
+        typer.echo(f"replacing {p}")
+    dump = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
+    write_text("# Derived from the labels of " + data + " by `synthkit init`; add definitions, rules, near_miss\n" + dump, files["spec.yaml"])
+    write_text(params, files["params.yaml"])
+    if not files["data/review/decisions.csv"].exists():
+        write_text("id,decision,new_label,note\n", files["data/review/decisions.csv"])
+    write_text(render(Project(target)), files["dvc.yaml"])
+    shown = target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target
+    backends = yaml.safe_load(params)["generate"]["backends"]
     typer.echo(f"columns: text={columns.text!r} label={columns.label!r}; {len(labels)} labels")
-    typer.echo(f"wrote {spec_out} and {params_out}. Next:")
-    typer.echo(f"  1. {spec_out}: write a real definition for each label (the consistency and critic gates and any LLM backend read them)")
+    typer.echo(f"wrote {shown}/: spec.yaml, params.yaml, dvc.yaml, data/review/decisions.csv. Next:")
+    typer.echo(f"  1. {shown}/spec.yaml: write a real definition for each label (the consistency and critic gates and any LLM backend read them)")
     if eval_file is None:
-        typer.echo("  2. params.yaml: set prepare.eval to your protected eval file (real, labeled, never trained on)")
+        typer.echo(f"  2. {shown}/params.yaml: set prepare.eval to your protected eval file (real, labeled, never trained on)")
     else:
         typer.echo(f"  2. check prepare.eval ({eval_file}) is real, labeled and never trained on")
-    typer.echo(f"  3. generate.backends is {params['generate']['backends']}; set generate.quotas, mix.synthetic_ratio to taste")
-    typer.echo("  4. dvc repro, then read reports/metrics.json (by_backend shows which backend pays)")
+    typer.echo(f"  3. generate.backends is {backends}; mix.synthetic_ratio auto picks the amount of synthetic data by cross-validation")
+    typer.echo(f"  4. dvc repro {shown}/dvc.yaml, then read {shown}/reports/metrics.json, mix_auto.json and gates_calibration.json")
 
 
 @app.command("cancel-batches")

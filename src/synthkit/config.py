@@ -88,9 +88,9 @@ class PrepareParams(_Strict):
 class PseudoLabelParams(_Strict):
     """`generate.pseudo_label`: the seed-trained student labels the unlabeled pool, in rounds."""
 
-    rounds: int = Field(3, ge=1)                  # retrain on seeds + pseudo-labels, relabel the whole pool, repeat
-    label_cap: int = Field(40, ge=1)              # rows per label in the first round
-    cap_growth: float = Field(2.0, ge=1.0)        # the per-label cap multiplies by this each round
+    rounds: int = Field(1, ge=1)                  # retrain on seeds + pseudo-labels, relabel the whole pool, repeat
+    label_cap: int = Field(1000, ge=1)            # rows per label in the first round
+    cap_growth: float = Field(1.0, ge=1.0)        # the per-label cap multiplies by this each round
     min_confidence: float = Field(0.0, ge=0.0, le=1.0)  # below this probability a pool text is never taken
     weight: float = Field(0.5, gt=0.0)            # sample weight of pseudo-labeled rows while self-training
     agreement: Literal["none", "views", "knn", "views_knn"] = "views"  # who must agree with the student
@@ -262,7 +262,7 @@ class MixAutoParams(_Strict):
     """`mix.auto`: how synthetic_ratio auto picks the amount of synthetic data by cross-validation over the real seeds."""
 
     folds: int = Field(3, ge=2)  # folds over the seeds' groups (scenario_id); the protected eval set is never used
-    grid: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0])  # shares of the synthetic rows, in priority order
+    grid: list[float] = Field(default_factory=lambda: [0.0, 0.5, 1.0])  # shares of the synthetic rows, in priority order
     fallback_ratio: float = Field(0.6, ge=0.0, lt=1.0)  # task types without a cross-validation student mix at this ratio
 
     @model_validator(mode="after")

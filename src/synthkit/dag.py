@@ -301,8 +301,8 @@ class Project:
 
 
 def projects(repo: Path = REPO) -> list[Project]:
-    """The root project and every examples/<name>/ with a params.yaml."""
-    return [Project(repo, repo)] + [Project(p.parent, repo) for p in sorted((repo / "examples").glob("*/params.yaml"))]
+    """The root project and every examples/<name>/ and projects/<name>/ (made by `synthkit init`) with a params.yaml."""
+    return [Project(repo, repo)] + [Project(p.parent, repo) for d in ("examples", "projects") for p in sorted((repo / d).glob("*/params.yaml"))]
 
 
 def render(project: Project) -> str:

@@ -1,0 +1,118 @@
+"""Per-gate, per-label reject rates of the text-judging filter gates on real intent texts (Banking77, CLINC150).
+
+Every text of each dataset's train split is real and correctly labelled, so every rejection is a false positive. As
+in benchmarks/real_data.py (draw 0): 10 seeds per label from the train split; the gates are built the way the filter
+stage builds them for gate calibration (tasks/classification/filter.real_text_gates) with the params `synthkit init`
+writes, and judge every train text (the critic's seed-relative checks against the 10 seeds per label). Consistency is
+judged against the true label: the seed student (trained on the seeds) on every other train text, each seed by a
+student trained on the other folds. Baselines in the same run: the bare toxicity model (min_words 0) and the
+critic's previous length quantiles (0.05, 0.95). The test splits are never read.
+
+    python benchmarks/gates_calibration.py   # -> reports/bench/gates_calibration.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from real_data import DATASETS, SOURCES, draw_split, init_params, read_rows  # noqa: E402
+
+from synthkit.byod import derive_spec  # noqa: E402
+from synthkit.calibration import finding_kind  # noqa: E402
+from synthkit.config import Params  # noqa: E402
+from synthkit.engine import LocalEngine  # noqa: E402
+from synthkit.gates.base import Verdict  # noqa: E402
+from synthkit.gates.consistency import gate_consistency  # noqa: E402
+from synthkit.gates.pii import build_analyzer  # noqa: E402
+from synthkit.io import write_json  # noqa: E402
+from synthkit.schemas import content_id  # noqa: E402
+from synthkit.spec import Spec  # noqa: E402
+from synthkit.tasks.base import TaskContext  # noqa: E402
+from synthkit.tasks.classification.filter import real_text_gates, seed_student  # noqa: E402
+
+MAX_RATE = 0.01
+
+
+def frame(rows: list[dict], split: str) -> pl.DataFrame:
+    ids = [content_id("real", r["label"], r["text"], str(i)) for i, r in enumerate(rows)]
+    return pl.DataFrame({"id": ids, "text": [r["text"] for r in rows], "label": [r["label"] for r in rows], "split": [split] * len(rows),
+                         "scenario_id": ids})
+
+
+def per_label(labels: list[str], texts: list[str], verdicts: list[Verdict | None]) -> dict:
+    """Rates per label, the labels over MAX_RATE with their rejected texts, and the finding kinds."""
+    n, bad, ex, kinds = Counter(), Counter(), {}, Counter()
+    for lab, text, v in zip(labels, texts, verdicts):
+        if v is None:
+            continue
+        n[lab] += 1
+        if v.reason:
+            bad[lab] += 1
+            kinds[finding_kind(v)] += 1
+            ex.setdefault(lab, []).append(text)
+    rates = {lab: round(bad[lab] / n[lab], 4) for lab in sorted(n)}
+    over = {lab: {"rate": rates[lab], "rejected": bad[lab], "texts": n[lab], "examples": ex[lab][:5]} for lab in sorted(n) if rates[lab] > MAX_RATE}
+    return {"texts": sum(n.values()), "rejected": sum(bad.values()), "rate": round(sum(bad.values()) / max(sum(n.values()), 1), 5),
+            "max_label_rate": max(rates.values(), default=0.0), "labels_over_1pct": len(over), "over": over, "kinds": dict(kinds), "per_label": rates}
+
+
+def run(name: str, params: Params, analyzer) -> dict:
+    rows = read_rows(name)
+    train = [r for r in rows if r["split"] == "train"]
+    seeds_raw, pool_raw, _ = draw_split(train, 0, False)
+    labels = sorted({r["label"] for r in train})
+    spec = Spec.model_validate(derive_spec(labels, name=name, source=name))
+    seeds, pool = frame(seeds_raw, "seed"), frame(pool_raw, "unlabeled")
+    real = pl.concat([seeds, pool])
+    out: dict = {"texts": real.height, "labels": len(labels), "seeds": seeds.height}
+    variants = {"": params,
+                "toxicity_bare_model": Params.model_validate({**params.model_dump(by_alias=True), "filter": {**params.filter.model_dump(), "toxicity": {**params.filter.toxicity.model_dump(), "min_words": 0}}}),
+                "critic_quantiles_0.05_0.95": Params.model_validate({**params.model_dump(by_alias=True), "filter": {**params.filter.model_dump(), "critic": {**params.filter.critic.model_dump(), "length_quantiles": [0.05, 0.95]}}})}
+    texts, labs = real["text"].to_list(), real["label"].to_list()
+    for variant, p in variants.items():
+        gates = dict(real_text_gates(TaskContext(spec, p, progress=False), seeds, analyzer, LocalEngine()))
+        names = ["pii", "toxicity", "critic"] if not variant else [variant.split("_")[0]]
+        for gate in names:
+            t0 = time.perf_counter()
+            out[f"{gate}{'.' + variant if variant else ''}"] = {**per_label(labs, texts, gates[gate](real)), "seconds": round(time.perf_counter() - t0, 1)}
+        if not variant:  # consistency against the true label: seeds out of fold, every other train text by the seed student
+            oof = gates["consistency"](real)
+            student = seed_student(seeds, p.filter.consistency.C)
+            on_pool = gate_consistency(pool["text"].to_list(), pool["label"].to_list(), student, p.filter.consistency)
+            out["consistency"] = per_label(labs, texts, oof[: seeds.height] + on_pool)
+    for gate in ("pii", "toxicity", "critic", "consistency"):
+        g = out[gate]
+        print(f"{name} {gate}: {g['rejected']}/{g['texts']} rejected, max label rate {g['max_label_rate']:.3f}, labels over 1%: {g['labels_over_1pct']}", flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", nargs="*", default=list(SOURCES))
+    ap.add_argument("--out", default=str(ROOT / "reports" / "bench" / "gates_calibration.json"))
+    args = ap.parse_args()
+    names = [n for n in args.datasets if (DATASETS / SOURCES[n]["file"]).exists()]
+    if not names:
+        print(f"skipped: no dataset under {DATASETS}")
+        return
+    params = init_params()
+    analyzer = build_analyzer(params.filter.pii.spacy_model)
+    result = {"max_label_rate": MAX_RATE, "split": "train (every text real and labelled: each rejection is a false positive)", "params": "synthkit init"}
+    for name in names:
+        result[name] = run(name, params, analyzer)
+    write_json(result, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
