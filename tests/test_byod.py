@@ -88,26 +88,65 @@ def test_scaffolded_params_validate_and_point_at_the_files():
     assert Params.model_validate(scaffold_params(None, Columns(), "s.csv", None, None)).generate.backends == ["seed_variation"]
 
 
-def test_init_writes_spec_and_params_refuses_overwrite(tmp_path):
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A repository to init projects in: this one's stages, code, prompts and params.yaml."""
+    from synthkit import dag
+    from tests.repo_copy import REPO
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name in ("stages", "src", "prompts"):
+        (root / name).symlink_to(REPO / name)
+    (root / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    monkeypatch.setattr(dag, "REPO", root)
+    return root
+
+
+def test_init_makes_a_new_project_folder_and_keeps_the_params_comments(tmp_path, repo):
     seeds = _write(tmp_path / "seeds.csv", _labeled())
     evalf = _write(tmp_path / "eval.jsonl", _labeled())
     pool = _write(tmp_path / "pool.jsonl", [{"utterance": t} for t in POOL])
-    spec_out, params_out = tmp_path / "spec" / "spec.yaml", tmp_path / "params.yaml"
-    args = ["init", str(seeds), "--eval", str(evalf), "--unlabeled", str(pool), "--spec", str(spec_out), "--params", str(params_out)]
+    args = ["init", str(seeds), "--eval", str(evalf), "--unlabeled", str(pool), "--name", "intents"]
     runner = CliRunner()
-    res = runner.invoke(app, args)
+    res = runner.invoke(app, args)  # a fresh clone: no --force needed
     assert res.exit_code == 0, res.output
     assert "3 labels" in res.output and "Next:" in res.output
-    spec = Spec.model_validate(yaml.safe_load(spec_out.read_text()))
+    folder = repo / "projects" / "intents"
+    spec = Spec.model_validate(yaml.safe_load((folder / "spec.yaml").read_text()))
     assert spec.label_names == sorted(TOPICS)
-    params = Params.model_validate(yaml.safe_load(params_out.read_text()))
-    assert params.prepare.seeds == str(seeds) and params.prepare.columns.label == "intent"
+    text = (folder / "params.yaml").read_text()
+    params = Params.model_validate(yaml.safe_load(text))
+    assert (folder / params.prepare.seeds).resolve() == seeds.resolve() and (folder / params.prepare.unlabeled).resolve() == pool.resolve()
+    assert params.prepare.columns.label == "intent" and params.generate.backends == ["pseudo_label", "seed_variation"]
+    assert params.mix.synthetic_ratio == "auto" and params.generate.quotas == {"seed_variation": 1000}
+    root_comments = [line.split("#", 1)[1] for line in (repo / "params.yaml").read_text().splitlines() if "#" in line]
+    assert all(c in text for c in root_comments)  # every comment of the repository's params survives
+    stages = yaml.safe_load((folder / "dvc.yaml").read_text())["stages"]
+    assert stages["prepare"]["cmd"].startswith("python ../../stages/prepare.py") and "mix" in stages
+    assert (folder / "data/review/decisions.csv").read_text().startswith("id,decision")
+    spec_before = (folder / "spec.yaml").read_text()
     again = runner.invoke(app, args)
-    assert again.exit_code == 2 and "--force" in again.output
-    assert runner.invoke(app, [*args, "--force"]).exit_code == 0
+    assert again.exit_code == 2 and "--force" in again.output and "params.yaml" in again.output
+    assert (folder / "spec.yaml").read_text() == spec_before
+    forced = runner.invoke(app, [*args, "--force"])
+    assert forced.exit_code == 0 and f"replacing {folder / 'params.yaml'}" in forced.output
     bad = runner.invoke(app, [*args, "--force", "--label-column", "nope"])
     assert bad.exit_code == 2 and "'nope' not found" in bad.output
+    outside = runner.invoke(app, [*args, "--dir", str(tmp_path / "elsewhere")])
+    assert outside.exit_code == 2 and "inside the repository" in outside.output
 
+
+def test_init_params_text_edits_values_in_place():
+    from synthkit.byod import init_params_text, set_values
+
+
+    base = "a:\n  b: 1   # keep me\n  c: [x]\nd: 2\n"
+    assert set_values(base, {"a.b": 5, "a.c": ["y", "z"]}) == "a:\n  b: 5   # keep me\n  c: [y, z]\nd: 2\n"
+    with pytest.raises(InputError, match="a.e"):
+        set_values(base, {"a.e": 1})
+    with pytest.raises(InputError, match="no line for prepare"):
+        init_params_text("seed: 13\n", Columns(), "s.csv", None, None)  # a params file without the knobs
 
 def _seeds_and_pool(tmp_path):
     cols = Columns(text="utterance", label="intent")

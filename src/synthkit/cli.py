@@ -93,7 +93,7 @@ def init(
     label_column: str = typer.Option(None, "--label-column", help="the column holding the label (default: inferred)"),
     definitions: str = typer.Option(None, "--definitions", help="optional YAML mapping label -> definition"),
     name: str = typer.Option("my_task", "--name", help="task name written into the spec"),
-    folder: str = typer.Option(None, "--dir", help="the new project folder, inside this repository (default: projects/<name>)"),
+    folder: str = typer.Option(None, "--dir", help="the new project folder, inside this repository (default: <repository>/projects/<name>)"),
     force: bool = typer.Option(False, "--force", help="replace the project files of an existing folder (says which first)"),
 ) -> None:
     """Make a project folder for a new dataset: spec.yaml from its labels, params.yaml (the repository's, comments kept,
@@ -103,18 +103,19 @@ def init(
 
     import yaml
 
+    from synthkit import dag
     from synthkit.byod import derive_spec, infer_columns, init_params_text, labels_of, load_definitions
-    from synthkit.dag import REPO, Project, render
     from synthkit.errors import InputError
     from synthkit.io import read_records, write_text
     from synthkit.schemas import RawUnlabeled
 
-    target = Path(folder or f"projects/{name}").resolve()
+    repo = dag.REPO
+    target = Path(folder).resolve() if folder is not None else (repo / "projects" / name).resolve()
     files = {n: target / n for n in ("params.yaml", "spec.yaml", "dvc.yaml", "data/review/decisions.csv")}
     try:
-        target.relative_to(REPO)
+        target.relative_to(repo)
     except ValueError:
-        typer.echo(f"error: {target}: the project folder must be inside the repository ({REPO}), which holds its stages", err=True)
+        typer.echo(f"error: {target}: the project folder must be inside the repository ({repo}), which holds its stages", err=True)
         raise typer.Exit(2) from None
     existing = [p for p in files.values() if p.exists()]
     if existing and not force:
@@ -133,8 +134,8 @@ def init(
             read_records(unlabeled, RawUnlabeled, {"text": columns.text, "channel": columns.channel})  # the text column must exist
         spec = derive_spec(labels, load_definitions(definitions), name=name, source=data)
         rel = lambda p: os.path.relpath(Path(p).resolve(), target) if p is not None else None  # noqa: E731
-        params = init_params_text((REPO / "params.yaml").read_text(encoding="utf-8"), columns, rel(data), rel(eval_file), rel(unlabeled),
-                                  source=str(REPO / "params.yaml"))
+        params = init_params_text((repo / "params.yaml").read_text(encoding="utf-8"), columns, rel(data), rel(eval_file), rel(unlabeled),
+                                  source=str(repo / "params.yaml"))
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -145,7 +146,7 @@ def init(
     write_text(params, files["params.yaml"])
     if not files["data/review/decisions.csv"].exists():
         write_text("id,decision,new_label,note\n", files["data/review/decisions.csv"])
-    write_text(render(Project(target)), files["dvc.yaml"])
+    write_text(dag.render(dag.Project(target, repo)), files["dvc.yaml"])
     shown = target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target
     backends = yaml.safe_load(params)["generate"]["backends"]
     typer.echo(f"columns: text={columns.text!r} label={columns.label!r}; {len(labels)} labels")

@@ -1,0 +1,143 @@
+"""Gate calibration on real text: a gate that rejects a label's real seeds is reported, and the filter stage warns,
+stops or exempts that label's candidates as filter.calibration.action says; the funnel flags label-mix shifts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import polars as pl
+import pytest
+import yaml
+
+from synthkit.calibration import candidate_rates, exempting, finding_kind, judge_real, label_shift, miscalibrated, real_rates, real_texts
+from synthkit.config import CalibrationParams, Params
+from synthkit.gates.base import KEEP, Verdict
+from tests.conftest import TINY_SPEC, make_rows
+from tests.repo_copy import REPO, run
+
+RUDE = ["refund this stupid charge you idiots", "give my damn money back you morons", "you idiots charged me twice, refund it"]
+REFUND = ["I was charged twice, please refund one", "refund my last payment please", "I want my money back for the Pro plan",
+          "please reverse the duplicate charge", "the charge on the 3rd was a mistake, refund it", "money back for the annual plan please",
+          "can I get a refund for last month", "refund the double payment"]
+CANCEL = ["please cancel my plan before it renews", "stop my subscription from renewing", "cancel the Pro plan at the end of the month",
+          "I want to end my subscription", "do not renew my plan", "turn off auto renewal", "cancel my account plan now", "end the basic plan"]
+LOGIN = ["the password reset email never arrives", "I can't sign in since Monday", "login link is broken", "my password does not work",
+         "locked out of my account", "two factor code never comes", "cannot log in on the app", "sign in keeps failing"]
+
+
+def _seeds(rude: list[str]) -> pl.DataFrame:
+    items = [(t, "refund_request") for t in REFUND + rude] + [(t, "cancel_subscription") for t in CANCEL] + [(t, "login_problem") for t in LOGIN]
+    return make_rows(items, source="real", split="seed")
+
+
+def _toxicity_gate(frame: pl.DataFrame) -> list[Verdict]:
+    from synthkit.config import ToxicityParams
+    from synthkit.gates.toxicity import gate_toxicity
+
+    return gate_toxicity(frame["text"].to_list(), ToxicityParams())
+
+
+def test_finding_kind_names_the_sub_check_or_the_predicted_label():
+    assert finding_kind(Verdict("toxicity_offensive", "p=0.990")) == "toxicity_offensive"
+    assert finding_kind(Verdict("critic_template_residue", "doubled_word:order order")) == "critic_template_residue:doubled_word"
+    assert finding_kind(Verdict("consistency_disagree", "predicted=b p=0.700")) == "consistency_disagree:predicted=b"
+    assert finding_kind(Verdict("critic_length_outlier", "words=60 allowed=1-40")) == "critic_length_outlier"
+
+
+def test_real_rates_per_label_and_origin_and_the_miscalibrated_labels():
+    seeds = _seeds(RUDE)
+    pool = make_rows([("you stupid idiots, cancel it", "x"), ("cancel my plan", "x")], source="real", split="unlabeled")
+    real = real_texts(seeds, pool, ["cancel_subscription", "cancel_subscription"], max_pool=10, seed=1)
+    assert set(real["origin"]) == {"seed", "pool"} and real.height == seeds.height + 2
+    rates = real_rates(real, judge_real(real, [("toxicity", _toxicity_gate)]), CalibrationParams(examples=2))
+    refund, cancel = rates["toxicity"]["refund_request"], rates["toxicity"]["cancel_subscription"]
+    assert (refund["rejected"], refund["texts"], refund["seed"]["rejected"]) == (3, 11, 3)
+    assert len(refund["examples"]) == 2 and refund["kinds"] == {"toxicity_offensive": 3}
+    assert (cancel["pool"]["rejected"], cancel["pool"]["texts"], cancel["rejected"]) == (1, 2, 1)
+    assert rates["toxicity"]["login_problem"]["rejected"] == 0
+    flagged = miscalibrated(rates, CalibrationParams(max_real_reject=0.2))
+    assert flagged == [("toxicity", "refund_request")]  # 3/11 > 0.2; cancel 1/10 is not
+    assert len(miscalibrated(rates, CalibrationParams(max_real_reject=0.02))) == 2
+    assert real_texts(seeds, pool, ["a", "b"], max_pool=1, seed=1).filter(pl.col("origin") == "pool").height == 1
+
+
+def test_exempt_keeps_only_the_flagged_labels_candidates_for_the_kinds_seen_in_real_text():
+    rates = {"critic": {"a": {"kinds": {"critic_template_residue:doubled_word": 2}}}}
+    exempted: Counter = Counter()
+
+    def critic(frame):
+        return [Verdict("critic_template_residue", "doubled_word:x x") if "x x" in t else Verdict("critic_boilerplate", "as an ai")
+                if "ai" in t else KEEP for t in frame["text"]]
+
+    (name, gate), = exempting([("critic", critic)], rates, [("critic", "a")], exempted)
+    frame = pl.DataFrame({"text": ["x x one", "x x two", "as an ai", "fine"], "label": ["a", "b", "a", "a"]})
+    assert [v.reason for v in gate(frame)] == [None, "critic_template_residue", "critic_boilerplate", None]
+    assert exempted == Counter({("critic", "a"): 1})  # label b's doubled word and label a's other finding still reject
+
+
+def test_candidate_rates_follow_the_gate_order_and_flag_a_label_mix_shift():
+    cands = pl.DataFrame({"label": ["a"] * 10 + ["b"] * 10 + ["c"] * 10})
+    rejects = pl.DataFrame({"gate": ["toxicity"] * 6 + ["critic"], "label": ["a"] * 5 + ["b"] + ["a"]})
+    rates = candidate_rates(cands, rejects, ["toxicity", "critic"])
+    assert rates["toxicity"]["a"] == {"in": 10, "rejected": 5, "rate": 0.5}
+    assert rates["critic"]["a"] == {"in": 5, "rejected": 1, "rate": 0.2}  # only what toxicity kept reaches the critic
+    shift = label_shift(rates, CalibrationParams(shift_factor=2.0, shift_min_rejects=3))
+    assert [(s["gate"], s["label"]) for s in shift] == [("toxicity", "a")]  # 0.5 > 2 x 6/30; b has one reject only
+
+
+# ------------------------------------------------------------------------------------------------ the filter stage
+
+
+def _stage(tmp_path, action: str, rude: list[str]):
+    params = Params().model_dump(by_alias=True, mode="json")
+    params["filter"]["pii"]["enabled"] = False
+    params["filter"]["consistency"]["enabled"] = False
+    params["filter"]["calibration"].update({"action": action, "max_real_reject": 0.1})
+    params["filter"]["review"]["fraction"] = 0.0
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(TINY_SPEC))
+    _seeds(rude).write_parquet(tmp_path / "seeds.parquet")
+    make_rows([("cancel it", "x")], source="real", split="unlabeled").head(0).write_parquet(tmp_path / "pool.parquet")
+    cands = make_rows([("refund me now you stupid idiots", "refund_request"), ("you morons, my money back", "refund_request"),
+                       ("cancel it you stupid idiots", "cancel_subscription"), ("please refund the extra charge", "refund_request"),
+                       ("stop the renewal please", "cancel_subscription"), ("reset link never came", "login_problem")])
+    cands.write_parquet(tmp_path / "validated.parquet")
+    (tmp_path / "decisions.csv").write_text("id,decision,new_label,note\n")
+    args = ["python", str(REPO / "stages/filter.py"), "--params", "params.yaml", "--spec", "spec.yaml", "--validated", "validated.parquet",
+            "--seeds", "seeds.parquet", "--unlabeled", "pool.parquet", "--decisions", "decisions.csv", "--prompts", str(REPO / "prompts"),
+            "--llm-cache", "cache", "--out", "filtered.parquet", "--rejects", "rejects.parquet", "--review-dir", "review",
+            "--counts", "counts.json", "--calibration", "calibration.json"]
+    return run(args, cwd=tmp_path, check=False)
+
+
+@pytest.mark.parametrize("action", ["warn", "fail", "exempt"])
+def test_filter_stage_warns_stops_or_exempts_when_a_gate_rejects_a_labels_real_seeds(tmp_path, action):
+    res = _stage(tmp_path, action, RUDE)
+    report = json.loads((tmp_path / "calibration.json").read_text())
+    (flag,) = report["miscalibrated"]
+    assert (flag["gate"], flag["label"], flag["real_rejected"]) == ("toxicity", "refund_request", 3) and flag["examples"]
+    labels = report["gates"]["toxicity"]["labels"]
+    assert labels["refund_request"]["real_rate"] == round(3 / 11, 6) and labels["cancel_subscription"]["real_rate"] == 0.0
+    lines = [x for x in res.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and "refund_request" in lines[0]
+    if action == "fail":
+        assert res.returncode == 2 and not (tmp_path / "filtered.parquet").exists()
+        return
+    assert res.returncode == 0, res.stderr
+    kept = pl.read_parquet(tmp_path / "filtered.parquet")
+    rejected = pl.read_parquet(tmp_path / "rejects.parquet")
+    assert "cancel it you stupid idiots" in rejected["text"].to_list()  # the other label's real texts are clean: still rejected
+    rude_refunds = {"refund me now you stupid idiots", "you morons, my money back"}
+    if action == "warn":
+        assert rude_refunds <= set(rejected["text"]) and labels["refund_request"]["candidates_rejected"] == 2
+    else:
+        assert rude_refunds <= set(kept["text"]) and flag["exempted_candidates"] == 2
+    counts = json.loads((tmp_path / "counts.json").read_text())
+    assert counts["by_label"]["toxicity"]["cancel_subscription"]["rejected"] == 1 and "label_shift" in counts
+
+
+def test_filter_stage_is_quiet_when_every_gate_is_calibrated(tmp_path):
+    res = _stage(tmp_path, "fail", [])
+    assert res.returncode == 0 and res.stderr.strip() == ""
+    assert json.loads((tmp_path / "calibration.json").read_text())["miscalibrated"] == []
