@@ -202,7 +202,7 @@ def main() -> None:
     settings = {"generate": params.generate.model_dump(include={"backends", "quotas", "pseudo_label"}), "mix": params.mix.model_dump()}
     result: dict = {"k_per_label": K, "draws": args.draws, "eval": "dev split carved from the pool" if args.dev else "test split",
                     "settings": settings, "params": "as `synthkit init` writes them (init_params)"}
-    tasks = [(name, d, args.dev) for name in args.datasets for d in range(args.draws)]
+    tasks = [(name, d, args.dev) for d in range(args.draws) for name in args.datasets]  # datasets interleaved: both advance together
     t_all = time.perf_counter()
     if args.from_log:  # aggregate the per-draw lines an interrupted run printed (wall_s is then unknown)
         logged = {}
