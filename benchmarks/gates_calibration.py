@@ -5,7 +5,8 @@ in benchmarks/real_data.py (draw 0): 10 seeds per label from the train split; th
 stage builds them for gate calibration (tasks/classification/filter.real_text_gates) with the params `synthkit init`
 writes, and judge every train text (the critic's seed-relative checks against the 10 seeds per label). Consistency is
 judged against the true label: the seed student (trained on the seeds) on every other train text, each seed by a
-student trained on the other folds. Baselines in the same run: the bare toxicity model (min_words 0) and the
+student trained on the other folds; `consistency.exempt` is the pool's rate once the (label, predicted label) pairs the
+seeds show out of fold are exempt, as filter.calibration.action exempt does. Baselines in the same run: the bare toxicity model (min_words 0) and the
 critic's previous length quantiles (0.05, 0.95). The test splits are never read.
 
     python benchmarks/gates_calibration.py   # -> reports/bench/gates_calibration.json
@@ -90,7 +91,12 @@ def run(name: str, params: Params, analyzer) -> dict:
             student = seed_student(seeds, p.filter.consistency.C)
             on_pool = gate_consistency(pool["text"].to_list(), pool["label"].to_list(), student, p.filter.consistency)
             out["consistency"] = per_label(labs, texts, oof[: seeds.height] + on_pool)
-    for gate in ("pii", "toxicity", "critic", "consistency"):
+            # calibrated as the filter stage does with action exempt: the (label, predicted label) disagreements seen out
+            # of fold in a label's seeds no longer reject that label's texts
+            seen = {(lab, finding_kind(v)) for lab, v in zip(seeds["label"].to_list(), oof[: seeds.height]) if v is not None and v.reason}
+            exempt = [v if v.reason is None or (lab, finding_kind(v)) not in seen else Verdict() for lab, v in zip(pool["label"].to_list(), on_pool)]
+            out["consistency.exempt"] = per_label(labs, texts, [None] * seeds.height + exempt)
+    for gate in ("pii", "toxicity", "critic", "consistency", "consistency.exempt", "toxicity.toxicity_bare_model"):
         g = out[gate]
         print(f"{name} {gate}: {g['rejected']}/{g['texts']} rejected, max label rate {g['max_label_rate']:.3f}, labels over 1%: {g['labels_over_1pct']}", flush=True)
     return out

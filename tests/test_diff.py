@@ -130,16 +130,16 @@ GIT = ["git", "-c", "user.email=test@synthkit.invalid", "-c", "user.name=synthki
 
 @pytest.fixture(scope="module")
 def two_builds(tmp_path_factory) -> tuple[Path, Path]:
-    """A repo copy built and committed at mix.synthetic_ratio 0.6, then rebuilt (uncommitted) at 0.4; returns (root, old train)."""
+    """A repo copy built and committed at mix.synthetic_ratio auto, then rebuilt (uncommitted) at 0.4; returns (root, old train)."""
     root = copy_repo(tmp_path_factory.mktemp("diffrepo"))
     run(["dvc", "repro"], root)
     run([*GIT, "add", "-A"], root)
-    run([*GIT, "commit", "-q", "--allow-empty", "-m", "build at 0.6"], root)
+    run([*GIT, "commit", "-q", "--allow-empty", "-m", "build at auto"], root)
     old = tmp_path_factory.mktemp("old") / "train.parquet"
     shutil.copy2(root / "data/train.parquet", old)
     params = (root / "params.yaml").read_text()
-    assert "  synthetic_ratio: 0.6" in params
-    (root / "params.yaml").write_text(params.replace("  synthetic_ratio: 0.6", "  synthetic_ratio: 0.4", 1))
+    assert "  synthetic_ratio: auto" in params
+    (root / "params.yaml").write_text(params.replace("  synthetic_ratio: auto", "  synthetic_ratio: 0.4", 1))
     run(["dvc", "repro"], root)
     return root, old
 
@@ -155,12 +155,12 @@ def test_diff_head_against_workspace(two_builds):
     assert d["summary"]["added"] == len(ids_b - ids_a) and d["summary"]["removed"] == len(ids_a - ids_b)
     assert d["summary"]["rows_a"] == a.height and d["summary"]["rows_b"] == b.height
     assert {r["id"] for r in d["removed"]} <= ids_a - ids_b and {r["id"] for r in d["added"]} <= ids_b - ids_a
-    assert d["params"] == {"mix.synthetic_ratio": {"a": 0.6, "b": 0.4}}
+    assert d["params"] == {"mix.synthetic_ratio": {"a": "auto", "b": 0.4}}
     assert d["revs"]["b"]["rev"] == "workspace" and len(d["revs"]["a"]["commit"]) == 40
     source = {r["value"]: r for r in d["counts"]["source"]}
     assert source["real"]["delta"] == 0 and source["synthetic"]["delta"] == b.height - a.height
     text = run(["synthkit", "diff", "HEAD"], root).stdout
-    assert "mix.synthetic_ratio: 0.6 -> 0.4" in text and "per label" in text
+    assert "mix.synthetic_ratio: auto -> 0.4" in text and "per label" in text
 
 
 @pytest.mark.e2e
@@ -171,7 +171,7 @@ def test_diff_between_commits_and_rejects(two_builds):
     a = pl.read_parquet(root / "data/rejects/mix.parquet")  # the workspace is HEAD now
     assert d["summary"]["rows_b"] == a.height and d["summary"]["added"] + d["summary"]["removed"] > 0
     assert {r["value"] for r in d["counts"]["reason"]} >= {"mix_ratio"}
-    assert d["params"] == {"mix.synthetic_ratio": {"a": 0.6, "b": 0.4}}
+    assert d["params"] == {"mix.synthetic_ratio": {"a": "auto", "b": 0.4}}
 
 
 @pytest.mark.e2e

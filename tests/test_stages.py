@@ -58,9 +58,9 @@ def test_bad_seed_file(tmp_path, seeds, expected):
 @pytest.mark.parametrize(
     "edit,expected",
     [
-        (("    threshold: 0.8\n    moderation_model:", "    treshold: 0.8\n    moderation_model:"), "field 'filter.toxicity.treshold': unknown key"),
+        (("    threshold: 0.8\n    min_words:", "    treshold: 0.8\n    min_words:"), "field 'filter.toxicity.treshold': unknown key"),
         (("mix:\n", "mixx:\n"), "field 'mixx': unknown key"),
-        (("  synthetic_ratio: 0.6", "  synthetic_ratio: lots"), "field 'mix.synthetic_ratio'"),
+        (("  synthetic_ratio: auto", "  synthetic_ratio: lots"), "field 'mix.synthetic_ratio'"),
     ],
 )
 def test_bad_params(tmp_path, edit, expected):
