@@ -141,3 +141,23 @@ def test_filter_stage_is_quiet_when_every_gate_is_calibrated(tmp_path):
     res = _stage(tmp_path, "fail", [])
     assert res.returncode == 0 and res.stderr.strip() == ""
     assert json.loads((tmp_path / "calibration.json").read_text())["miscalibrated"] == []
+
+
+def test_a_type_with_targets_reports_its_pool_texts_under_one_label():
+    from synthkit.calibration import ALL, Calibration
+    from synthkit.engine import LocalEngine
+    from synthkit.tasks.base import TaskContext
+    from synthkit.tasks.registry import load_step
+    from tests.examples import example, prepared_seeds
+
+    spec, params, _ = example("rewrite")
+    params = params.model_copy(update={"filter": params.filter.model_copy(update={"pii": params.filter.pii.model_copy(update={"enabled": False})})})
+    seeds = prepared_seeds("rewrite")
+    pool = seeds.head(3).with_columns(pl.lit(None, dtype=pl.String).alias("target"), pl.lit("unlabeled").alias("split"), pl.col("id") + "p")
+    cal = Calibration(load_step(spec, params, "filter"), TaskContext(spec, params, progress=False), seeds, pool, None, LocalEngine())
+    assert set(cal.rates) == {"pii", "toxicity", "critic"}  # no consistency gate for a type with targets
+    critic = cal.rates["critic"]
+    assert critic[ALL]["texts"] == critic[ALL]["pool"]["texts"] == 3  # pool texts of a type without a label student
+    assert sum(d["texts"] for d in critic.values()) == seeds.height + 3
+    report, by_label = cal.report(seeds.head(0), pl.DataFrame({"gate": [], "label": []}, schema={"gate": pl.String, "label": pl.String}), ["critic"])
+    assert report["real_texts"]["pool_labels"].startswith("none") and by_label["label_shift"] == []
