@@ -23,7 +23,7 @@ def main(args) -> None:
     seeds = read_parquet(args.seeds)
     step = load_step(spec, params, "mix")
     scorer = partial(step.mix_score, TaskContext(spec, params)) if step.mix_score is not None else None
-    choice = choose_amount(seeds, deduped, params.mix, params.seed, scorer, student=params.evaluate.student)
+    choice = choose_amount(seeds, deduped, params.mix, params.seed, scorer, student=params.evaluate.student if scorer else "")
     train, left_out = mix(seeds, deduped, params.mix, params.seed, target=choice["target"])
     write_parquet(train, args.out)
     write_parquet(left_out, args.rejects)
