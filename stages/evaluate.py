@@ -1,5 +1,7 @@
 """DVC stage evaluate: student trained on real-only and on the mix, scored on the protected real eval set."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 import polars as pl
 
 from synthkit import stage
@@ -31,7 +33,7 @@ def main(args) -> None:
     write_json(detail, args.slices)
     write_csv(pl.DataFrame({"actual": eval_["label"], "predicted": preds["mix"]}), f"{args.plots}/confusion.csv")
     rows = [
-        {"slice": tag, "model": model, "macro_f1": v[f"{model}_macro_f1"]}
+        {"slice": tag, "model": model, "metric": "macro_f1", "value": v[f"{model}_macro_f1"]}  # long format, as the task types write it
         for tag, v in {"all": {"real_only_macro_f1": metrics["real_only"]["macro_f1"], "mix_macro_f1": metrics["mix"]["macro_f1"]}, **metrics["slices"]}.items()
         for model in ("real_only", "mix")
     ]

@@ -1,5 +1,7 @@
 """DVC stage filter: PII, toxicity and consistency gates, human review decisions, and a review sample."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 import json
 
 from synthkit import stage

@@ -1,5 +1,7 @@
 """DVC stage generate: scenario-first candidates from the spec (template or openai backend) plus seed-based variation, with provenance."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 import polars as pl
 
 from synthkit import stage

@@ -6,6 +6,7 @@ import polars as pl
 
 from synthkit.config import EvaluateParams
 from synthkit.evaluate import scores
+from synthkit.progress import progress
 from synthkit.student import train_student
 
 
@@ -23,7 +24,7 @@ def uplift_by_backend(train: pl.DataFrame, eval_: pl.DataFrame, labels: list[str
     real_rows = train.filter(pl.col("source") == "real")
     texts, y_true = eval_["text"].to_list(), eval_["label"].to_list()
     out: dict[str, dict] = {}
-    for backend in sorted(synth["_backend"].unique().to_list()):
+    for backend in progress(sorted(synth["_backend"].unique().to_list()), "uplift by backend", unit="models"):
         part = synth.filter(pl.col("_backend") == backend).drop("_backend")
         frame = pl.concat([real_rows, part])
         model = train_student(frame["text"].to_list(), frame["label"].to_list(), frame["weight"].to_list(), C=params.C)

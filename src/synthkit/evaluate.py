@@ -6,6 +6,7 @@ import polars as pl
 from sklearn.metrics import accuracy_score, f1_score
 
 from synthkit.config import EvaluateParams
+from synthkit.progress import progress
 from synthkit.student import train_student
 from synthkit.tasks import slice_groups
 
@@ -40,7 +41,7 @@ def evaluate(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame, label
     """Metrics (overall, per slice, uplift), per-label detail, and the mix model's predictions for plots."""
     preds: dict[str, list[str]] = {}
     texts = eval_["text"].to_list()
-    for name, frame in (("real_only", real), ("mix", train)):
+    for name, frame in progress((("real_only", real), ("mix", train)), "students", unit="models"):
         model = train_student(frame["text"].to_list(), frame["label"].to_list(), frame["weight"].to_list(), C=params.C)
         preds[name] = [str(p) for p in model.predict(texts)]
     y_true = eval_["label"].to_list()
@@ -78,7 +79,7 @@ def ratio_curve(train: pl.DataFrame, eval_: pl.DataFrame, labels: list[str], par
     synth = train.filter(pl.col("source") == "synthetic").with_columns(pl.col("id").hash(seed=seed).alias("_h")).sort("_h", "id").drop("_h")
     y_true, texts = eval_["label"].to_list(), eval_["text"].to_list()
     points, base = [], None
-    for ratio in sorted(set(params.ratio_grid)):
+    for ratio in progress(sorted(set(params.ratio_grid)), "ratio curve", unit="models"):
         n = min(round(ratio / (1 - ratio) * real.height), synth.height)
         frame = pl.concat([real, synth.head(n)])
         model = train_student(frame["text"].to_list(), frame["label"].to_list(), frame["weight"].to_list(), C=params.C)

@@ -5,15 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from synthkit.errors import InputError, ServiceError
+from synthkit.progress import stage_summary
 
 
 def run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> None:
-    """Parse arguments and run a stage; bad input prints `error: file: row N: field 'x': message` and exits 2, a failing service exits 3."""
+    """Parse arguments and run a stage; bad input prints `error: file: row N: field 'x': message` and exits 2, a failing service exits 3.
+
+    Off a terminal, a stage that succeeds writes one summary line to stderr (stage, rows, seconds, rate).
+    """
     args = parser.parse_args()
     try:
-        main(args)
+        with stage_summary(Path(sys.argv[0]).stem):
+            main(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

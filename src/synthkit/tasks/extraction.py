@@ -19,6 +19,7 @@ import polars as pl
 from pydantic import AfterValidator, ConfigDict, StrictFloat, StrictInt, StrictStr, ValidationError, create_model
 
 from synthkit.gates.base import KEEP, Verdict
+from synthkit.progress import progress
 from synthkit.schemas import Example, Generator, content_id, rows_to_frame
 from synthkit.tasks import slice_groups
 from synthkit.tasks.facts import dates, normalize_space, number_value, numbers
@@ -357,7 +358,7 @@ def evaluate(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame, spec,
     gold = [parse_target(t, ex_spec)[0] or {} for t in eval_["target"].to_list()]
     texts = eval_["text"].to_list()
     preds = {}
-    for name, frame in (("real_only", real), ("mix", train)):
+    for name, frame in progress((("real_only", real), ("mix", train)), "students", unit="models"):
         crf = train_extractor(frame["text"].to_list(), frame["target"].to_list(), ex_spec, params.task.extraction)
         preds[name] = predict(crf, texts, ex_spec)
     tags = eval_["slices"].to_list()
