@@ -33,13 +33,14 @@ def test_summary_line_off_a_terminal():
     assert "minhash 5,000 rows" in lines[0] and "batches 5 rows" in lines[0]  # each loop's rows done
 
 
-def test_without_noted_rows_the_biggest_loop_counts():
+def test_without_noted_rows_the_loops_count():
     log = io.StringIO()
     with prog.stage_summary("evaluate", stream=log):
         list(prog.progress(["real_only", "mix"], "students", unit="models"))
         list(prog.progress(range(4), "ratio curve", unit="models"))
+        list(prog.progress(range(3), "features", unit="docs"))
     m = SUMMARY.match(log.getvalue())
-    assert m and m["rows"] == "4" and m["unit"] == "models"
+    assert m and m["rows"] == "6" and m["unit"] == "models"
 
 
 def test_no_summary_on_a_terminal_or_on_failure():

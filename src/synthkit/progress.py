@@ -48,9 +48,9 @@ class StageTally:
         """One line: stage, rows, seconds, rate, then each loop's share."""
         if self.rows is not None:
             n, unit = self.rows, "rows"
-        elif self.loops:
-            biggest = max(self.loops, key=lambda lp: lp.done)
-            n, unit = biggest.done, biggest.unit
+        elif self.loops:  # no rows noted: the units of its loops, in the unit of the biggest one
+            unit = max(self.loops, key=lambda lp: lp.done).unit
+            n = sum(lp.done for lp in self.loops if lp.unit == unit)
         else:
             n, unit = None, "rows"
         head = f"{self.stage}: " + (f"{n:,} {unit} in {seconds:.1f} s ({_rate(n, seconds)} {unit}/s)" if n is not None else f"done in {seconds:.1f} s")

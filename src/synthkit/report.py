@@ -602,9 +602,12 @@ def section_review(inp: Inputs, page: Page) -> str:
         return _absent(inp, "review/sample.csv")
     if df.height == 0:
         return "<p>The review sample is empty.</p>"
+    blank = [c for c in df.columns if df[c].fill_null("").str.strip_chars().eq("").all()]
+    df = df.drop(blank)
     text_cols = {i for i, c in enumerate(df.columns) if c in ("text", "target", "note")}
     out = [f"<p>{fmt(df.height)} rows sampled for human review, stratified over label x family x gate outcome (kept or the reject reason). "
-           "Decisions (accept, reject, relabel) written to data/review/decisions.csv are applied on the next run.</p>"]
+           "Decisions (accept, reject, relabel) written to data/review/decisions.csv are applied on the next run."
+           + (f" Columns still blank in every row, left out here: {esc(', '.join(blank))}." if blank else "") + "</p>"]
     rows = [[("" if v is None else v) for v in r] for r in df.iter_rows()]
     cells = [[f'<span class="text">{esc(v)}</span>' if i in text_cols else fmt(v) for i, v in enumerate(r)] for r in rows]
     out.append(table(list(df.columns), cells, raw=tuple(range(len(df.columns))), cls="texts"))
@@ -630,12 +633,12 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",A
 header{background:#243b53;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}header p{margin:0;opacity:.85}
 nav{background:#fff;border-bottom:1px solid #d9e2ec;padding:8px 28px;position:sticky;top:0;z-index:2}
 nav a{margin-right:14px;color:#334e68;text-decoration:none;white-space:nowrap}nav a:hover{text-decoration:underline}
-main{padding:8px 28px 40px;max-width:1100px}
-section{background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:6px 20px 16px;margin:16px 0}
+main{padding:8px 28px 40px;max-width:1280px}
+section{background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:6px 20px 16px;margin:16px 0;overflow-x:auto}
 h2{font-size:18px;border-bottom:1px solid #e4e7eb;padding-bottom:6px}h3{font-size:15px;margin:18px 0 6px}
 table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #e4e7eb;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f0f4f8}td.num{text-align:right;font-variant-numeric:tabular-nums}tbody tr:nth-child(even){background:#fafbfc}
-table.texts td{max-width:560px}span.text{display:block;min-width:340px;white-space:pre-wrap;word-break:break-word}
+table.texts{width:100%}table.texts td{max-width:560px}span.text{display:block;min-width:280px;white-space:pre-wrap;word-break:break-word}
 table.kv td.num{text-align:left}
 .up{color:#2f855a;font-weight:600}.down{color:#c53030;font-weight:600}.flat{color:#52606d}
 .cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #d9e2ec;border-radius:6px;padding:10px 14px;min-width:220px}
