@@ -103,6 +103,13 @@ def test_malformed_input_names_the_file(tmp_path):
         build_report(root)
 
 
+def test_unexpected_shape_is_one_error_not_a_traceback(tmp_path):
+    root = write_run(tmp_path / "reports")
+    (root / "metrics.json").write_text('{"real_only": 3, "mix": {"macro_f1": 0.8}, "uplift": {"macro_f1": "high"}}')
+    with pytest.raises(InputError, match=r"reports: section .*unexpected shape"):
+        build_report(root)
+
+
 def test_same_inputs_same_page(tmp_path):
     a = build_report(write_run(tmp_path / "a" / "reports")).html
     b = build_report(write_run(tmp_path / "b" / "reports")).html

@@ -49,6 +49,7 @@ class Inputs:
 
 
 def _read_json(path: Path) -> dict | None:
+    """A JSON object file, None when absent."""
     if not path.exists():
         return None
     try:
@@ -61,6 +62,7 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _read_csv(path: Path, strings: bool = False) -> pl.DataFrame | None:
+    """A CSV file (all columns as text with strings), None when absent."""
     if not path.exists():
         return None
     try:
@@ -149,10 +151,12 @@ def kv_table(d: dict, sep: str = ".") -> str:
 
 
 def note(text: str) -> str:
+    """A highlighted remark (an absent input)."""
     return f'<p class="absent">{esc(text)}</p>'
 
 
 def details(summary: str, body: str) -> str:
+    """A collapsed block (native HTML, no script)."""
     return f"<details><summary>{esc(summary)}</summary>{body}</details>"
 
 
@@ -672,6 +676,14 @@ class Report:
     absent: list[str]
 
 
+def _section(fn: Callable[[Inputs, Page], str], inp: Inputs, page: Page, head: str) -> str:
+    """One section's HTML; an input of an unexpected shape stops the report with one line instead of a traceback."""
+    try:
+        return fn(inp, page)
+    except (KeyError, TypeError, ValueError, AttributeError, pl.exceptions.PolarsError) as exc:
+        raise InputError(str(inp.root), f"section {head!r}: a report file has an unexpected shape ({exc.__class__.__name__}: {exc})") from None
+
+
 def render(inp: Inputs, title: str | None = None) -> Report:
     """The report page of a run's inputs: sections in reading order, every chart a Vega-Lite spec drawn by the inlined bundle."""
     page = Page()
@@ -680,7 +692,7 @@ def render(inp: Inputs, title: str | None = None) -> Report:
     metrics = inp.json["metrics"] or {}
     name = title or f"synthkit run report: {task.get('name') or inp.root.resolve().parent.name}"
     kind = task.get("type") or metrics.get("task") or ("classification" if inp.json["slices"] and "per_label_f1" in inp.json["slices"] else "unknown")
-    bodies = [(sid, head, fn(inp, page)) for sid, head, fn in SECTIONS]
+    bodies = [(sid, head, _section(fn, inp, page, head)) for sid, head, fn in SECTIONS]
     nav = "".join(f'<a href="#{sid}">{esc(head)}</a>' for sid, head, _ in bodies)
     sections = "".join(f'<section id="{sid}"><h2>{esc(head)}</h2>{body}</section>' for sid, head, body in bodies)
     absent = sorted({rel for rel in WRITTEN_BY if not (inp.root / rel).exists()})
