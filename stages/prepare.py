@@ -1,5 +1,7 @@
 """DVC stage prepare: validate the real inputs and write them as Parquet with content-hash ids."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.io import write_json, write_parquet

@@ -84,6 +84,10 @@ def test_metrics_overall_and_per_slice(built):
     for s in m["slices"].values():
         assert {"real_only_macro_f1", "mix_macro_f1", "uplift_macro_f1"} <= set(s)
     assert (built / "reports/plots/confusion.csv").exists()
+    slices = pl.read_csv(built / "reports/plots/slices.csv")  # long format: the grouped-bars template's fields
+    assert slices.columns == ["slice", "model", "metric", "value"] and set(slices["model"]) == {"real_only", "mix"}
+    funnel = pl.read_csv(built / "reports/plots/funnel.csv")  # the funnel template sorts by order
+    assert funnel["stage"].to_list() == ["generate", "validate", "filter", "dedupe", "mix"] and funnel["order"].to_list() == [1, 2, 3, 4, 5]
 
 
 def test_no_eval_text_in_train(built):

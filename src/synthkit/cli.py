@@ -1,4 +1,4 @@
-"""The `synthkit` command: query the artifacts with SQL, diff them between revisions, export the training set."""
+"""The `synthkit` command: query the artifacts with SQL, diff them between revisions, export the training set, write the run report."""
 
 from __future__ import annotations
 
@@ -187,6 +187,41 @@ def dag(check: bool = typer.Option(False, "--check", help="only compare: exit 1 
     if check and stale:
         typer.echo("error: run `synthkit dag` to bring the dvc.yaml files up to date with the code", err=True)
         raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    reports: str = typer.Option("reports", "--reports", "-r", help="the run's reports folder (examples/<type>/reports for an example)"),
+    out: str = typer.Option(None, "--out", "-o", help="where to write the page (default: <reports>/report.html)"),
+) -> None:
+    """Write one self-contained HTML page (no network needed) of what a run did: funnel, rejects, uplift, mix, drift, cost, provenance."""
+    from pathlib import Path
+
+    from synthkit.errors import InputError
+    from synthkit.io import write_text
+    from synthkit.report import build_report
+
+    target = out or str(Path(reports) / "report.html")
+    try:
+        page = build_report(reports)
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    write_text(page.html, target)
+    missing = f"; absent inputs: {', '.join(page.absent)}" if page.absent else ""
+    typer.echo(f"wrote {target} ({page.charts} charts, {len(page.html) // 1024} KiB){missing}")
+
+
+@app.command("plots-template")
+def plots_template(
+    out: str = typer.Option(".dvc/plots/offline.html", "--out", "-o", help="where to write the template"),
+) -> None:
+    """Write an HTML template with Vega inlined, for `dvc plots show --html-template <it>` to draw without network."""
+    from synthkit.io import write_text
+    from synthkit.report import dvc_plots_template
+
+    write_text(dvc_plots_template(), out)
+    typer.echo(f"wrote {out}; now: dvc plots show --html-template {out}")
 
 
 @app.command()

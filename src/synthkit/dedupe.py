@@ -19,6 +19,7 @@ from datasketch import LeanMinHash, MinHash
 
 from synthkit.config import DedupeParams
 from synthkit.gates.base import KEEP, Verdict, split_verdicts
+from synthkit.progress import progress
 
 GATE = "dedupe"
 REQUIRED_COLUMNS = ("id", "text")
@@ -251,7 +252,7 @@ def lsh_sketch(norms: Sequence[str], params: DedupeParams, batch_size: int = SIG
     value) of normalized texts, batch by batch: a row keeps 8 * bands + num_perm bytes, never its shingles."""
     bands, rows = lsh_bands(params.threshold, params.num_perm)
     keys, marks = [], []
-    for lo in range(0, len(norms), batch_size):
+    for lo in progress(range(0, len(norms), batch_size), "minhash", total=len(norms), size_of=lambda lo: min(batch_size, len(norms) - lo)):
         sig = _signature_batch(norms[lo : lo + batch_size], params)
         keys.append(_band_keys_of(sig, bands, rows))
         marks.append((sig & _U64(0xFF)).astype(np.uint8))

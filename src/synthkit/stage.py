@@ -9,14 +9,19 @@ from pathlib import Path
 
 from synthkit import trace
 from synthkit.errors import InputError, ServiceError
+from synthkit.progress import stage_summary
 
 
 def run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser) -> None:
-    """Parse arguments and run a stage; bad input prints `error: file: row N: field 'x': message` and exits 2, a failing service exits 3."""
+    """Parse arguments and run a stage; bad input prints `error: file: row N: field 'x': message` and exits 2, a failing service exits 3.
+
+    Off a terminal, a stage that succeeds writes one summary line to stderr (stage, rows, seconds, rate).
+    """
     args = parser.parse_args()
     trace.start(Path(sys.argv[0]).stem)
     try:
-        main(args)
+        with stage_summary(Path(sys.argv[0]).stem):
+            main(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
