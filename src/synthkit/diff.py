@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-from synthkit.dedupe import normalize_text
+from synthkit.textnorm import normalize_text
 from synthkit.errors import InputError
 from synthkit.query import ARTIFACTS
 
