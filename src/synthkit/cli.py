@@ -70,7 +70,7 @@ def diff(
     rev_b: str = typer.Argument(None, help="the new git revision; default: the workspace"),
     artifact: str = typer.Option("train", "--artifact", "-a", help="a view name (train, deduped, candidates, ...) or rejects/<stage>"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
-    sample: int = typer.Option(20, help="rows listed per added/removed/flip sample"),
+    sample: int = typer.Option(20, min=0, help="rows listed per added/removed/flip sample"),
     root: str = typer.Option(".", help="project root (a git + DVC repo)"),
 ) -> None:
     """Row-level diff of an artifact between two revisions: added/removed rows, label flips, per-label/family deltas, changed params."""

@@ -8,12 +8,14 @@ MESSAGE_LIMIT = 400
 
 
 def clip(value: object, limit: int = ECHO_LIMIT) -> str:
-    """repr() of a value for an error line, cut to `limit` characters with the full length noted."""
+    """repr() of a value for an error line, cut to about `limit` characters with a long string's length noted."""
     text = repr(value)
     if len(text) <= limit:
         return text
-    size = f", {len(value)} characters" if isinstance(value, (str, bytes)) else ""
-    return f"{text[: limit - 1]}…{size}"
+    if isinstance(value, str):
+        quote = text[0]
+        return f"{repr(value[:limit])[:-1]}…{quote} ({len(value)} characters)"
+    return f"{text[: limit - 1]}…"
 
 
 def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:

@@ -74,7 +74,8 @@ def check_target(out_dir: Path, force: bool) -> None:
         except OSError as exc:
             raise InputError(str(out_dir), f"cannot list the folder ({exc.strerror or exc.__class__.__name__})") from None
         if entries:
-            raise InputError(str(out_dir), f"not empty ({len(entries)} entries, e.g. {clip(entries[0])}); pass --force to overwrite, or choose an empty folder")
+            held = f"{len(entries)} entries, e.g. {clip(entries[0])}" if len(entries) > 1 else clip(entries[0])
+            raise InputError(str(out_dir), f"not empty (holds {held}); pass --force to overwrite, or choose an empty folder")
 
 
 # ---------------------------------------------------------------------------------------------------- OpenAI

@@ -102,6 +102,9 @@ def read_yaml(path: str | Path) -> Any:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except _DuplicateKey as dup:
         raise InputError(str(path), f"key {clip(dup.key)} given twice (lines {dup.first} and {dup.again})", row=dup.again) from None
+    except yaml.reader.ReaderError as exc:
+        row = text.count("\n", 0, exc.position) + 1
+        raise InputError(str(path), f"invalid YAML: character #x{exc.character:04x} is not allowed ({exc.reason})", row=row) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark else None
@@ -199,11 +202,11 @@ def _iter_records(path: Path, columns: dict[str, str] | None, encoding: str = DE
     """Yield (row number, record) from CSV, JSONL or Parquet; CSV rows count from 2 (after the header)."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise InputError(str(path), "is a directory, expected a file")
     if suffix not in (".csv", ".jsonl", ".ndjson", ".parquet"):
         raise InputError(str(path), f"unsupported file type {suffix!r} (use .csv, .jsonl or .parquet)")
     if suffix == ".parquet":
-        if path.is_dir():
-            raise InputError(str(path), "is a directory, expected a file")
         for rowno, rec in enumerate(read_parquet(path).iter_rows(named=True), start=1):
             yield rowno, rec
         return

@@ -1,6 +1,6 @@
 """Read-only DuckDB over every artifact: each Parquet file is a view named after it (train, candidates, rejects, ...).
 
-The connection can read the artifacts and nothing else: each view is an Arrow dataset handed to DuckDB, then
+The connection can read the artifacts and nothing else: each view is a polars scan of its file handed to DuckDB, then
 DuckDB's file system access is switched off (`enable_external_access = false`) and its configuration locked, so no
 statement can read, write, attach or export a file. `check_read_only` lets only SELECT statements (SHOW, DESCRIBE,
 SUMMARIZE and FROM-first queries included) reach the connection, as DuckDB's own parser classifies them.
@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pyarrow.dataset as ds
+import polars as pl
 
-from synthkit.errors import clip
+from synthkit.errors import one_line
 
 # view name -> path (relative to the project root); 'rejects' is the union of every data/rejects/*.parquet
 ARTIFACTS = {
@@ -47,9 +47,10 @@ def connect(root: str | Path = ".") -> tuple[duckdb.DuckDBPyConnection, list[str
     files = artifact_files(root)
     for name, path in files.items():
         try:
-            con.register(name, ds.dataset(path, format="parquet"))
-        except (OSError, ValueError) as exc:  # pyarrow: ArrowInvalid (a ValueError) or ArrowIOError (an OSError)
-            raise QueryRefused(f"{path}: cannot read the artifact ({exc.__class__.__name__}: {clip(str(exc), 120)})") from None
+            pl.read_parquet_schema(path)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise QueryRefused(f"{path}: cannot read the artifact ({exc.__class__.__name__}: {one_line(str(exc), 120)})") from None
+        con.register(name, pl.scan_parquet(path))
     views = list(files)
     rejects = [v for v in views if v.startswith("rejects_")]
     if rejects:
