@@ -71,24 +71,24 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """A safe YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last one silently)."""
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: object, first: int, again: int):
+        self.key, self.first, self.again = key, first, again
+
+
 def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict = {}
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
             continue  # keys merged in with `<<:` may be overridden on purpose
-        key = loader.construct_object(key_node, deep=deep)
+        key, line = loader.construct_object(key_node, deep=deep), key_node.start_mark.line + 1
         try:
-            first = seen.setdefault(key, key_node.start_mark.line + 1)
+            if key in seen:
+                raise _DuplicateKey(key, seen[key], line)
+            seen[key] = line
         except TypeError:
             continue  # an unhashable key: construct_mapping reports it
-        if first != key_node.start_mark.line + 1:
-            raise _DuplicateKey(key, first, key_node.start_mark.line + 1)
     return loader.construct_mapping(node, deep=deep)
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: object, first: int, again: int):
-        self.key, self.first, self.again = key, first, again
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)

@@ -44,10 +44,10 @@ def resolve_conflicts(path: str | Path, rows: list[tuple[int, Example]], policy:
     error: stop, naming the first row and the row that contradicts it; drop: remove every row of such a text;
     first: keep the rows with the label of the text's first row. Texts that normalise to nothing are left alone.
     """
+    norms = [normalize_text(ex.text) for _, ex in rows]
     first: dict[str, tuple[int, str]] = {}
     labels: dict[str, set[str]] = {}
-    for rowno, ex in rows:
-        norm = normalize_text(ex.text)
+    for (rowno, ex), norm in zip(rows, norms):
         if not norm:
             continue
         row0, label0 = first.setdefault(norm, (rowno, ex.label))
@@ -58,8 +58,8 @@ def resolve_conflicts(path: str | Path, rows: list[tuple[int, Example]], policy:
             )
         labels.setdefault(norm, set()).add(ex.label)
     if policy == "drop":
-        return [(r, ex) for r, ex in rows if len(labels.get(normalize_text(ex.text), ())) <= 1]
-    return [(r, ex) for r, ex in rows if first.get(normalize_text(ex.text), (r, ex.label))[1] == ex.label]
+        return [row for row, norm in zip(rows, norms) if len(labels.get(norm, ())) <= 1]
+    return [row for row, norm in zip(rows, norms) if norm not in first or first[norm][1] == row[1].label]
 
 
 def load_labeled(

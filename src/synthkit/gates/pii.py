@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from synthkit.config import PiiParams
 from synthkit.errors import InputError
 from synthkit.gates.base import KEEP, Verdict
-from synthkit.progress import progress
 from synthkit.gates.pool import sigint_blocked, worker_pool
+from synthkit.progress import progress
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
