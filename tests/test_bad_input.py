@@ -430,10 +430,8 @@ for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
 PERMISSION_CASES = {"unreadable_file", "read_only_target"}
 # run as their own process, as a user would, beside every interrupt and permission case; the rest run in this process
 SUBPROCESS_CASES = {
-    "latin1_byte_in_utf8_file", "nul_byte_in_text", "same_text_two_labels", "directory_named_x_csv", "utf8_bom_excel_csv",
-    "value_of_100000_chars", "duplicate_label_name", "copy_to_train_artifact", "read_csv_auto_system_file",
-    "attach_and_create_table", "non_empty_target_without_force", "rejects_file_as_train", "target_is_a_file",
-    "unknown_revision", "not_a_git_repository",
+    "latin1_byte_in_utf8_file", "directory_named_x_csv", "value_of_100000_chars", "duplicate_label_name",
+    "copy_to_train_artifact", "read_csv_auto_system_file", "non_empty_target_without_force", "unknown_revision",
 }
 
 # ---------------------------------------------------------------------------------------------------- running
