@@ -23,7 +23,7 @@ $(UV):
 setup: .venv/.synced
 
 repro: setup
-	PATH="$(BIN):$$PATH" dvc repro
+	PATH="$(BIN):$$PATH" dvc repro dvc.yaml
 
 test: setup
 	PATH="$(BIN):$$PATH" python -m pytest

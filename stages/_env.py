@@ -29,6 +29,25 @@ def venv_python(root: Path = ROOT) -> Path | None:
     return None
 
 
+def early_interrupts() -> None:
+    """Until the stage installs its own handlers (synthkit.stage.run): Ctrl-C or SIGTERM while the stage starts up
+    (imports take seconds) ends it with one line and exit 130 / 143; nothing has been written yet."""
+    import signal
+
+    how = {signal.SIGINT: ("Ctrl-C (SIGINT)", 130), signal.SIGTERM: ("SIGTERM", 143)}
+    stage = Path(sys.argv[0]).stem
+
+    def handler(signum, frame):
+        name, code = how[signum]
+        sys.stderr.write(f"error: stage {stage} interrupted by {name}; no file was half-written (outputs are replaced whole or not at all)\n")
+        sys.stderr.flush()
+        os._exit(code)
+
+    for s in how:
+        if signal.getsignal(s) is not signal.SIG_IGN:  # a SIGINT ignored by the caller (nohup, &) stays ignored
+            signal.signal(s, handler)
+
+
 def ensure() -> None:
     """Return when this interpreter has the project; else re-exec the script with .venv's python, or exit 2 with one line."""
     missing = missing_modules()
@@ -44,4 +63,5 @@ def ensure() -> None:
     sys.exit(2)
 
 
+early_interrupts()
 ensure()

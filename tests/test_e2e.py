@@ -22,7 +22,7 @@ REJECT_ARTIFACTS = ["data/rejects/validate.parquet", "data/rejects/filter.parque
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     root = copy_repo(tmp_path_factory.mktemp("repo"))
-    run(["dvc", "repro"], root)
+    run(["dvc", "repro", "dvc.yaml"], root)
     return root
 
 
@@ -34,7 +34,7 @@ def test_committed_lock_reproduces_bit_for_bit(built):
     committed = REPO / "dvc.lock"
     assert committed.exists(), "dvc.lock must be committed: run `make repro` and commit it"
     assert (built / "dvc.lock").read_text() == committed.read_text()
-    status = run(["dvc", "status", "--json"], built)
+    status = run(["dvc", "status", "--json", "dvc.yaml"], built)
     assert json.loads(status.stdout) == {}
 
 
@@ -125,13 +125,13 @@ def test_filter_param_change_reruns_filter_not_generate(built):
     old = "    threshold: 0.8\n    moderation_model:"
     assert old in params
     (built / "params.yaml").write_text(params.replace(old, "    threshold: 0.7\n    moderation_model:"))
-    changed = set(json.loads(run(["dvc", "status", "--json"], built).stdout))
+    changed = set(json.loads(run(["dvc", "status", "--json", "dvc.yaml"], built).stdout))
     assert "filter" in changed and not changed & {"prepare", "generate", "validate"}
     filtered_before = (built / "data/filtered.parquet").stat().st_mtime_ns
-    run(["dvc", "repro"], built)
+    run(["dvc", "repro", "dvc.yaml"], built)
     assert (cand.stat().st_mtime_ns, (built / "data/validated.parquet").stat().st_mtime_ns) == before
     assert (built / "data/filtered.parquet").stat().st_mtime_ns != filtered_before
-    assert json.loads(run(["dvc", "status", "--json"], built).stdout) == {}
+    assert json.loads(run(["dvc", "status", "--json", "dvc.yaml"], built).stdout) == {}
 
 
 def test_no_configured_pii_entity_in_the_training_set(built):

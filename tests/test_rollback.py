@@ -26,7 +26,7 @@ def history(tmp_path_factory) -> dict:
     """v1 built, tagged and pushed to a local remote; v2 with another generate param built, committed, pushed."""
     root = copy_repo(tmp_path_factory.mktemp("rollback"))
     remote = tmp_path_factory.mktemp("remote")
-    run(["dvc", "repro"], root)
+    run(["dvc", "repro", "dvc.yaml"], root)
     run([*GIT, "add", "-A"], root)
     run([*GIT, "commit", "-q", "--allow-empty", "-m", "v1"], root)
     run(["git", "tag", "v1"], root)
@@ -37,7 +37,7 @@ def history(tmp_path_factory) -> dict:
     params = (root / "params.yaml").read_text()
     assert "  per_scenario: 40 " in params
     (root / "params.yaml").write_text(params.replace("  per_scenario: 40 ", "  per_scenario: 30 ", 1))
-    run(["dvc", "repro"], root)
+    run(["dvc", "repro", "dvc.yaml"], root)
     run([*GIT, "commit", "-q", "-am", "v2: fewer candidates per scenario"], root)
     run(["git", "tag", "v2"], root)
     v2 = (root / TRAIN).read_bytes()
@@ -47,7 +47,7 @@ def history(tmp_path_factory) -> dict:
 
 def test_the_generate_change_changed_the_training_set(history):
     assert history["v1"] != history["v2"]
-    assert json.loads(run(["dvc", "status", "--json"], history["root"]).stdout) == {}
+    assert json.loads(run(["dvc", "status", "--json", "dvc.yaml"], history["root"]).stdout) == {}
 
 
 def test_git_checkout_and_dvc_checkout_restore_v1(history):
@@ -55,7 +55,7 @@ def test_git_checkout_and_dvc_checkout_restore_v1(history):
     run(["git", "checkout", "-q", "v1"], root)
     run(["dvc", "checkout"], root)
     assert (root / TRAIN).read_bytes() == history["v1"]
-    assert json.loads(run(["dvc", "status", "--json"], root).stdout) == {}
+    assert json.loads(run(["dvc", "status", "--json", "dvc.yaml"], root).stdout) == {}
 
 
 def test_dvc_pull_restores_v1_without_a_cache(history):
