@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from synthkit import dag
-from synthkit.tasks.sections import task_types
+from synthkit.task_types import task_types
 from tests.repo_copy import REPO, copy_repo, run
 
 STAGE_NAMES = [s.name for s in dag.STAGES]

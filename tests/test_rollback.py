@@ -24,7 +24,7 @@ def _md5(path: Path) -> str:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> dict:
     """v1 built, tagged and pushed to a local remote; v2 with another generate param built, committed, pushed."""
-    root = copy_repo(tmp_path_factory.mktemp("rollback"))
+    root = copy_repo(tmp_path_factory.mktemp("rollback"), shared_cache=False)  # it deletes its cache
     remote = tmp_path_factory.mktemp("remote")
     run(["dvc", "repro", "dvc.yaml"], root)
     run([*GIT, "add", "-A"], root)

@@ -35,7 +35,7 @@ class TaskParams(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _type_section(cls, raw: Any) -> Any:
-        from synthkit.tasks.sections import sections, validate_section
+        from synthkit.task_types import sections, validate_section
 
         if not isinstance(raw, dict):
             return raw

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "synthkit"
 # modules that import by name at run time, and what they may import ({type}: the project's task type)
 DYNAMIC = {
-    "synthkit.tasks.sections": ("synthkit.tasks.{type}.section",),
+    "synthkit.task_types": ("synthkit.tasks.{type}.section",),
     "synthkit.tasks.registry": ("synthkit.tasks.{type}.task",),  # load_step's modules: from each call's literal step
 }
 HEADER = (

@@ -85,7 +85,7 @@ class Spec(_Strict):
     @classmethod
     def _type_section(cls, raw: Any) -> Any:
         """Move the task type's section (the top-level key named like the type) into `section`, validated."""
-        from synthkit.tasks.sections import sections, validate_section
+        from synthkit.task_types import sections, validate_section
 
         if not isinstance(raw, dict):
             return raw
