@@ -2,6 +2,8 @@
 
 import sys
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 from synthkit import stage
 from synthkit.calibration import Calibration
 from synthkit.config import load_params

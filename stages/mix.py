@@ -3,6 +3,8 @@ cross-validation over the seeds chooses: mix.synthetic_ratio auto) under caps, w
 
 from functools import partial
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 import polars as pl
 
 from synthkit import stage
