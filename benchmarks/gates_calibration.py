@@ -45,12 +45,23 @@ MAX_RATE = 0.01
 
 
 def frame(rows: list[dict], split: str) -> pl.DataFrame:
-    ids = [content_id("real", r["label"], r["text"], str(i)) for i, r in enumerate(rows)]
-    return pl.DataFrame({"id": ids, "text": [r["text"] for r in rows], "label": [r["label"] for r in rows], "split": [split] * len(rows),
-                         "scenario_id": ids})
+    ids = [
+        content_id("real", r["label"], r["text"], str(i)) for i, r in enumerate(rows)
+    ]
+    return pl.DataFrame(
+        {
+            "id": ids,
+            "text": [r["text"] for r in rows],
+            "label": [r["label"] for r in rows],
+            "split": [split] * len(rows),
+            "scenario_id": ids,
+        }
+    )
 
 
-def per_label(labels: list[str], texts: list[str], verdicts: list[Verdict | None]) -> dict:
+def per_label(
+    labels: list[str], texts: list[str], verdicts: list[Verdict | None]
+) -> dict:
     """Rates per label, the labels over MAX_RATE with their rejected texts, and the finding kinds."""
     n, bad, ex, kinds = Counter(), Counter(), {}, Counter()
     for lab, text, v in zip(labels, texts, verdicts):
@@ -62,9 +73,26 @@ def per_label(labels: list[str], texts: list[str], verdicts: list[Verdict | None
             kinds[finding_kind(v)] += 1
             ex.setdefault(lab, []).append(text)
     rates = {lab: round(bad[lab] / n[lab], 4) for lab in sorted(n)}
-    over = {lab: {"rate": rates[lab], "rejected": bad[lab], "texts": n[lab], "examples": ex[lab][:5]} for lab in sorted(n) if rates[lab] > MAX_RATE}
-    return {"texts": sum(n.values()), "rejected": sum(bad.values()), "rate": round(sum(bad.values()) / max(sum(n.values()), 1), 5),
-            "max_label_rate": max(rates.values(), default=0.0), "labels_over_1pct": len(over), "over": over, "kinds": dict(kinds), "per_label": rates}
+    over = {
+        lab: {
+            "rate": rates[lab],
+            "rejected": bad[lab],
+            "texts": n[lab],
+            "examples": ex[lab][:5],
+        }
+        for lab in sorted(n)
+        if rates[lab] > MAX_RATE
+    }
+    return {
+        "texts": sum(n.values()),
+        "rejected": sum(bad.values()),
+        "rate": round(sum(bad.values()) / max(sum(n.values()), 1), 5),
+        "max_label_rate": max(rates.values(), default=0.0),
+        "labels_over_1pct": len(over),
+        "over": over,
+        "kinds": dict(kinds),
+        "per_label": rates,
+    }
 
 
 def run(name: str, params: Params, analyzer) -> dict:
@@ -76,36 +104,94 @@ def run(name: str, params: Params, analyzer) -> dict:
     seeds, pool = frame(seeds_raw, "seed"), frame(pool_raw, "unlabeled")
     real = pl.concat([seeds, pool])
     out: dict = {"texts": real.height, "labels": len(labels), "seeds": seeds.height}
-    variants = {"": params,
-                "toxicity_bare_model": Params.model_validate({**params.model_dump(by_alias=True), "filter": {**params.filter.model_dump(), "toxicity": {**params.filter.toxicity.model_dump(), "min_words": 0}}}),
-                "critic_quantiles_0.05_0.95": Params.model_validate({**params.model_dump(by_alias=True), "filter": {**params.filter.model_dump(), "critic": {**params.filter.critic.model_dump(), "length_quantiles": [0.05, 0.95]}}})}
+    variants = {
+        "": params,
+        "toxicity_bare_model": Params.model_validate(
+            {
+                **params.model_dump(by_alias=True),
+                "filter": {
+                    **params.filter.model_dump(),
+                    "toxicity": {**params.filter.toxicity.model_dump(), "min_words": 0},
+                },
+            }
+        ),
+        "critic_quantiles_0.05_0.95": Params.model_validate(
+            {
+                **params.model_dump(by_alias=True),
+                "filter": {
+                    **params.filter.model_dump(),
+                    "critic": {
+                        **params.filter.critic.model_dump(),
+                        "length_quantiles": [0.05, 0.95],
+                    },
+                },
+            }
+        ),
+    }
     texts, labs = real["text"].to_list(), real["label"].to_list()
     for variant, p in variants.items():
-        gates = dict(real_text_gates(TaskContext(spec, p, progress=False), seeds, analyzer, LocalEngine()))
-        names = ["pii", "toxicity", "critic"] if not variant else [variant.split("_")[0]]
+        gates = dict(
+            real_text_gates(
+                TaskContext(spec, p, progress=False), seeds, analyzer, LocalEngine()
+            )
+        )
+        names = (
+            ["pii", "toxicity", "critic"] if not variant else [variant.split("_")[0]]
+        )
         for gate in names:
             t0 = time.perf_counter()
-            out[f"{gate}{'.' + variant if variant else ''}"] = {**per_label(labs, texts, gates[gate](real)), "seconds": round(time.perf_counter() - t0, 1)}
+            out[f"{gate}{'.' + variant if variant else ''}"] = {
+                **per_label(labs, texts, gates[gate](real)),
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
         if not variant:  # consistency against the true label: seeds out of fold, every other train text by the seed student
             oof = gates["consistency"](real)
             student = seed_student(seeds, p.filter.consistency.C)
-            on_pool = gate_consistency(pool["text"].to_list(), pool["label"].to_list(), student, p.filter.consistency)
+            on_pool = gate_consistency(
+                pool["text"].to_list(),
+                pool["label"].to_list(),
+                student,
+                p.filter.consistency,
+            )
             out["consistency"] = per_label(labs, texts, oof[: seeds.height] + on_pool)
             # calibrated as the filter stage does with action exempt: the (label, predicted label) disagreements seen out
             # of fold in a label's seeds no longer reject that label's texts
-            seen = {(lab, finding_kind(v)) for lab, v in zip(seeds["label"].to_list(), oof[: seeds.height]) if v is not None and v.reason}
-            exempt = [v if v.reason is None or (lab, finding_kind(v)) not in seen else Verdict() for lab, v in zip(pool["label"].to_list(), on_pool)]
-            out["consistency.exempt"] = per_label(labs, texts, [None] * seeds.height + exempt)
-    for gate in ("pii", "toxicity", "critic", "consistency", "consistency.exempt", "toxicity.toxicity_bare_model"):
+            seen = {
+                (lab, finding_kind(v))
+                for lab, v in zip(seeds["label"].to_list(), oof[: seeds.height])
+                if v is not None and v.reason
+            }
+            exempt = [
+                v
+                if v.reason is None or (lab, finding_kind(v)) not in seen
+                else Verdict()
+                for lab, v in zip(pool["label"].to_list(), on_pool)
+            ]
+            out["consistency.exempt"] = per_label(
+                labs, texts, [None] * seeds.height + exempt
+            )
+    for gate in (
+        "pii",
+        "toxicity",
+        "critic",
+        "consistency",
+        "consistency.exempt",
+        "toxicity.toxicity_bare_model",
+    ):
         g = out[gate]
-        print(f"{name} {gate}: {g['rejected']}/{g['texts']} rejected, max label rate {g['max_label_rate']:.3f}, labels over 1%: {g['labels_over_1pct']}", flush=True)
+        print(
+            f"{name} {gate}: {g['rejected']}/{g['texts']} rejected, max label rate {g['max_label_rate']:.3f}, labels over 1%: {g['labels_over_1pct']}",
+            flush=True,
+        )
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="*", default=list(SOURCES))
-    ap.add_argument("--out", default=str(ROOT / "reports" / "bench" / "gates_calibration.json"))
+    ap.add_argument(
+        "--out", default=str(ROOT / "reports" / "bench" / "gates_calibration.json")
+    )
     args = ap.parse_args()
     names = [n for n in args.datasets if (DATASETS / SOURCES[n]["file"]).exists()]
     if not names:
@@ -113,7 +199,11 @@ def main() -> None:
         return
     params = init_params()
     analyzer = build_analyzer(params.filter.pii.spacy_model)
-    result = {"max_label_rate": MAX_RATE, "split": "train (every text real and labelled: each rejection is a false positive)", "params": "synthkit init"}
+    result = {
+        "max_label_rate": MAX_RATE,
+        "split": "train (every text real and labelled: each rejection is a false positive)",
+        "params": "synthkit init",
+    }
     for name in names:
         result[name] = run(name, params, analyzer)
     write_json(result, args.out)

@@ -47,7 +47,7 @@ from synthkit.cost import CostLedger  # noqa: E402
 from synthkit.engine import LocalEngine  # noqa: E402
 from synthkit.gates.pii import build_analyzer  # noqa: E402
 from synthkit.gates.rules import gate_format, gate_rules  # noqa: E402
-from synthkit.io import read_yaml, write_json  # noqa: E402
+from synthkit.io import write_json  # noqa: E402
 from synthkit.mix import mix, mix_weights  # noqa: E402
 from synthkit.mix_auto import choose_amount  # noqa: E402
 from synthkit.pipeline import run_gates  # noqa: E402

@@ -15,8 +15,20 @@ def seed_folds(real: pl.DataFrame, folds: int, seed: int) -> list[np.ndarray]:
     n = min(folds, len(set(groups)))
     if n < 2:
         return []
-    labels = [x or "" for x in real["label"].to_list()] if "label" in real.columns else [""] * real.height
+    labels = (
+        [x or "" for x in real["label"].to_list()]
+        if "label" in real.columns
+        else [""] * real.height
+    )
     X = np.zeros((real.height, 1))
-    min_label = min(real.group_by("label").len()["len"].to_list()) if "label" in real.columns else 0
-    splitter = StratifiedGroupKFold(n, shuffle=True, random_state=seed) if min_label >= n else GroupKFold(n)
+    min_label = (
+        min(real.group_by("label").len()["len"].to_list())
+        if "label" in real.columns
+        else 0
+    )
+    splitter = (
+        StratifiedGroupKFold(n, shuffle=True, random_state=seed)
+        if min_label >= n
+        else GroupKFold(n)
+    )
     return [held for _, held in splitter.split(X, labels, groups)]

@@ -30,36 +30,75 @@ def _round(x: float) -> float:
 
 def _cut(chosen: pl.DataFrame) -> dict:
     """What the chosen rows imply for pseudo-labels: the lowest confidence and the latest round taken."""
-    pseudo = chosen.filter(pl.col("confidence").is_not_null()) if "confidence" in chosen.columns else chosen.head(0)
+    pseudo = (
+        chosen.filter(pl.col("confidence").is_not_null())
+        if "confidence" in chosen.columns
+        else chosen.head(0)
+    )
     if pseudo.height == 0:
         return {}
-    return {"pseudo_labels": pseudo.height, "min_confidence": _round(pseudo["confidence"].min()), "max_round": int(pseudo["round"].max())}
+    return {
+        "pseudo_labels": pseudo.height,
+        "min_confidence": _round(pseudo["confidence"].min()),
+        "max_round": int(pseudo["round"].max()),
+    }
 
 
-def choose_amount(seeds: pl.DataFrame, synth: pl.DataFrame, params: MixParams, seed: int, scorer: Scorer | None, student: str = "") -> dict:
+def choose_amount(
+    seeds: pl.DataFrame,
+    synth: pl.DataFrame,
+    params: MixParams,
+    seed: int,
+    scorer: Scorer | None,
+    student: str = "",
+) -> dict:
     """The number of synthetic rows the mix takes (`target`) and how it was chosen: the curve (per share of the
     synthetic rows: mean and per-fold score on held-out seeds) and the choice, or the fixed ratio / fallback used."""
     real = seeds.filter(pl.col("split") == "seed")
     if params.synthetic_ratio != "auto":
         ratio = float(params.synthetic_ratio)
-        return {"method": "fixed", "ratio": ratio, "target": synthetic_target(real.height, ratio)}
+        return {
+            "method": "fixed",
+            "ratio": ratio,
+            "target": synthetic_target(real.height, ratio),
+        }
     fallback = params.auto.fallback_ratio
     if scorer is None:
-        return {"method": "fallback", "ratio": fallback, "target": synthetic_target(real.height, fallback),
-                "note": f"this task type has no cross-validation student (tasks/<type>/mix.py mix_score); mixed at mix.auto.fallback_ratio {fallback}"}
+        return {
+            "method": "fallback",
+            "ratio": fallback,
+            "target": synthetic_target(real.height, fallback),
+            "note": f"this task type has no cross-validation student (tasks/<type>/mix.py mix_score); mixed at mix.auto.fallback_ratio {fallback}",
+        }
     if synth.height == 0:
-        return {"method": "cross_validation", "target": 0, "note": "no synthetic rows to mix", "curve": []}
+        return {
+            "method": "cross_validation",
+            "target": 0,
+            "note": "no synthetic rows to mix",
+            "curve": [],
+        }
     folds = seed_folds(real, params.auto.folds, seed)
     if not folds:
-        return {"method": "fallback", "ratio": fallback, "target": synthetic_target(real.height, fallback),
-                "note": f"fewer than 2 seed groups to cross-validate over; mixed at mix.auto.fallback_ratio {fallback}"}
+        return {
+            "method": "fallback",
+            "ratio": fallback,
+            "target": synthetic_target(real.height, fallback),
+            "note": f"fewer than 2 seed groups to cross-validate over; mixed at mix.auto.fallback_ratio {fallback}",
+        }
     shares = sorted(set(params.auto.grid))
     scores: dict[float, list[float]] = {s: [] for s in shares}
-    parents = synth["parent_ids"].to_list() if "parent_ids" in synth.columns else [[] for _ in range(synth.height)]
+    parents = (
+        synth["parent_ids"].to_list()
+        if "parent_ids" in synth.columns
+        else [[] for _ in range(synth.height)]
+    )
     for held in folds:
         held_mask = np.zeros(real.height, dtype=bool)
         held_mask[held] = True
-        train_real, held_out = real.filter(pl.Series(~held_mask)), real.filter(pl.Series(held_mask))
+        train_real, held_out = (
+            real.filter(pl.Series(~held_mask)),
+            real.filter(pl.Series(held_mask)),
+        )
         held_ids = set(held_out["id"].to_list())
         pool = synth.filter(pl.Series([not (set(p or []) & held_ids) for p in parents]))
         cache: dict[int, float] = {}
@@ -68,18 +107,46 @@ def choose_amount(seeds: pl.DataFrame, synth: pl.DataFrame, params: MixParams, s
             if n not in cache:
                 verdicts = select_synthetic(pool, n, params, seed)
                 chosen = pool.filter(pl.Series([v.reason is None for v in verdicts]))
-                frame = mix_weights(pl.concat([train_real.select(chosen.columns), chosen], how="vertical_relaxed"), params)
+                frame = mix_weights(
+                    pl.concat(
+                        [train_real.select(chosen.columns), chosen],
+                        how="vertical_relaxed",
+                    ),
+                    params,
+                )
                 cache[n] = float(scorer(frame, held_out))
             scores[share].append(cache[n])
-    curve = [{"share": s, "synthetic_rows": round(s * synth.height), "score": _round(np.mean(v)), "folds": [_round(x) for x in v]} for s, v in scores.items()]
+    curve = [
+        {
+            "share": s,
+            "synthetic_rows": round(s * synth.height),
+            "score": _round(np.mean(v)),
+            "folds": [_round(x) for x in v],
+        }
+        for s, v in scores.items()
+    ]
     best = max(curve, key=lambda p: (p["score"], -p["share"]))
     target = best["synthetic_rows"]
     verdicts = select_synthetic(synth, target, params, seed)
     chosen = synth.filter(pl.Series([v.reason is None for v in verdicts]))
     return {
-        "method": "cross_validation", "student": student, "folds": len(folds), "seed_rows": real.height, "synthetic_available": synth.height,
-        "curve": curve, "target": target,
-        "chosen": {"share": best["share"], "synthetic_rows": chosen.height, "score": best["score"],
-                   "gain_over_real_only": _round(best["score"] - curve[0]["score"]) if shares[0] == 0.0 else None,
-                   "ratio": _round(chosen.height / (chosen.height + real.height)) if real.height + chosen.height else 0.0, **_cut(chosen)},
+        "method": "cross_validation",
+        "student": student,
+        "folds": len(folds),
+        "seed_rows": real.height,
+        "synthetic_available": synth.height,
+        "curve": curve,
+        "target": target,
+        "chosen": {
+            "share": best["share"],
+            "synthetic_rows": chosen.height,
+            "score": best["score"],
+            "gain_over_real_only": _round(best["score"] - curve[0]["score"])
+            if shares[0] == 0.0
+            else None,
+            "ratio": _round(chosen.height / (chosen.height + real.height))
+            if real.height + chosen.height
+            else 0.0,
+            **_cut(chosen),
+        },
     }

@@ -12,4 +12,8 @@ def mix_score(ctx: TaskContext, train: pl.DataFrame, heldout: pl.DataFrame) -> f
     """Macro-F1 on held-out real rows of the evaluate student trained on `train` (text, label, weight)."""
     model = train_eval_student(train, ctx.params.evaluate)
     y_true = heldout["label"].to_list()
-    return scores(y_true, [str(p) for p in model.predict(heldout["text"].to_list())], sorted(set(y_true)))["macro_f1"]
+    return scores(
+        y_true,
+        [str(p) for p in model.predict(heldout["text"].to_list())],
+        sorted(set(y_true)),
+    )["macro_f1"]
