@@ -295,9 +295,9 @@ class MixParams(_Strict):
         if value == "auto":
             return "auto"
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError("must be a number in [0, 1) or auto")
+            raise ValueError(f"must be a number in [0, 1) or auto (got {clip(value)})")
         if not 0.0 <= value < 1.0:
-            raise ValueError("must be at least 0 and less than 1 (or auto)")
+            raise ValueError(f"must be at least 0 and less than 1 (or auto) (got {clip(value)})")
         return float(value)
     real_weight: float = Field(1.0, gt=0.0)
     synthetic_weight: float = Field(0.5, gt=0.0)
