@@ -419,7 +419,7 @@ for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
     case("interrupt", f"prepare_stage_{tag}_from_start",
          lambda d, sig=sig, code=code: Run(prepare_argv(), code, ("stage prepare interrupted", NAMES[sig]), send=sig))
     case("interrupt", f"cli_init_{tag}_while_reading",
-         lambda d, sig=sig, code=code: Run([*CLI, "init", fifo_input(d, "data/raw/mine.csv"), "--spec", "spec/mine.yaml", "--params", "mine.yaml"],
+         lambda d, sig=sig, code=code, tag=tag: Run([*CLI, "init", fifo_input(d, "data/raw/mine.csv"), "--name", f"interrupted_{tag}"],  # stops before it writes
                                            code, ("synthkit init interrupted", NAMES[sig]), send=sig, fifo="data/raw/mine.csv"))
     case("interrupt", f"cli_query_{tag}_while_running",
          lambda d, sig=sig, code=code: Run([*CLI, "query", "select count(*) from range(1000000000000) t(x) where x % 7 = 3"],
