@@ -127,9 +127,9 @@ def test_filter_param_change_reruns_filter_not_generate(built):
     cand = built / "data/candidates.parquet"
     before = (cand.stat().st_mtime_ns, (built / "data/validated.parquet").stat().st_mtime_ns)
     params = (built / "params.yaml").read_text()
-    old = "    threshold: 0.8\n    moderation_model:"
+    old = "    threshold: 0.8\n    min_words:"
     assert old in params
-    (built / "params.yaml").write_text(params.replace(old, "    threshold: 0.7\n    moderation_model:"))
+    (built / "params.yaml").write_text(params.replace(old, "    threshold: 0.7\n    min_words:"))
     changed = set(json.loads(run(["dvc", "status", "--json", "dvc.yaml"], built).stdout))
     assert "filter" in changed and not changed & {"prepare", "generate", "validate"}
     filtered_before = (built / "data/filtered.parquet").stat().st_mtime_ns
