@@ -145,7 +145,9 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
     filtered, _ = run_gates(validated, gates)
     deduped, _, _ = dedupe(filtered, seeds, eval_, params.dedupe)
     ctx = TaskContext(spec, params, progress=False)
-    amount = choose_amount(seeds, deduped, params.mix, seed, partial(load_step(spec, params, "mix").mix_score, ctx), student=params.evaluate.student)
+    mix_step = load_step(spec, params, "mix")
+    amount = choose_amount(seeds, deduped, params.mix, seed, partial(mix_step.mix_score, ctx), student=params.evaluate.student,
+                           teacher=partial(mix_step.fold_teacher, ctx))
     train_mix, _ = mix(seeds, deduped, params.mix, seed, target=amount["target"])
     t_gates = time.perf_counter() - t0 - t_gen
     real = mix_weights(seeds.filter(pl.col("split") == "seed"), params.mix)
@@ -159,7 +161,7 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
         "candidates": candidates.height, "validated": validated.height, "filtered": filtered.height, "deduped": deduped.height,
         "synthetic_in_mix": metrics["train_rows"]["synthetic_in_mix"], "pseudo_label_accuracy": round(pl_acc, 4),
         "real_only_macro_f1": metrics["real_only"]["macro_f1"], "mix_macro_f1": metrics["mix"]["macro_f1"],
-        "uplift": metrics["uplift"]["macro_f1"], "by_backend": by_backend, "mix_auto": {k: amount[k] for k in ("chosen", "curve") if k in amount}, "generate_s": round(t_gen, 1), "gates_s": round(t_gates, 1),
+        "uplift": metrics["uplift"]["macro_f1"], "by_backend": by_backend, "mix_auto": {k: amount[k] for k in ("chosen", "curve", "teacher_refit_per_fold") if k in amount}, "generate_s": round(t_gen, 1), "gates_s": round(t_gates, 1),
     }
     print(f"{name} draw {draw}: {json.dumps(out)}", flush=True)
     return out

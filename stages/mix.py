@@ -24,8 +24,10 @@ def main(args) -> None:
     deduped = read_parquet(args.deduped)
     seeds = read_parquet(args.seeds)
     step = load_step(spec, params, "mix")
-    scorer = partial(step.mix_score, TaskContext(spec, params)) if step.mix_score is not None else None
-    choice = choose_amount(seeds, deduped, params.mix, params.seed, scorer, student=params.evaluate.student if scorer else "")
+    ctx = TaskContext(spec, params)
+    scorer = partial(step.mix_score, ctx) if step.mix_score is not None else None
+    teacher = partial(step.fold_teacher, ctx) if getattr(step, "fold_teacher", None) else None
+    choice = choose_amount(seeds, deduped, params.mix, params.seed, scorer, student=params.evaluate.student if scorer else "", teacher=teacher)
     train, left_out = mix(seeds, deduped, params.mix, params.seed, target=choice["target"])
     write_parquet(train, args.out)
     write_parquet(left_out, args.rejects)

@@ -123,3 +123,92 @@ def test_rows_made_from_a_held_out_seed_stay_out_of_its_fold():
         return 0.5
 
     assert choose_amount(seeds, synth, MixParams(), seed=2, scorer=scorer)["chosen"]["share"] == 0.0  # ties go to fewer rows
+
+
+def _pseudo_rows(items: list[tuple[str, str]]) -> pl.DataFrame:
+    """Rows of the pseudo_label backend, each from its own pool text, labelled as given (confidence 0.95, round 1)."""
+    rows = make_rows(items)
+    return rows.with_columns(
+        pl.struct(pl.lit("pseudo_label").alias("backend"), pl.lit("tfidf_logreg").alias("model"), pl.lit(None, pl.Float64).alias("temperature"),
+                  pl.lit("").alias("prompt_hash")).alias("generator"),
+        pl.format("pool_{}", pl.int_range(pl.len())).alias("scenario_id"),
+        pl.concat_list(pl.format("pool_{}", pl.int_range(pl.len()))).alias("parent_ids"),
+        pl.lit(0.95).alias("confidence"), pl.lit(1, pl.Int64).alias("round"),
+    )
+
+
+def test_each_fold_relabels_pseudo_labels_from_its_training_seeds_and_leaves_held_out_derived_rows_out():
+    from functools import partial
+
+    from synthkit.config import Params
+    from synthkit.mix_auto import choose_amount
+    from synthkit.tasks.base import TaskContext
+    from synthkit.tasks.classification.mix import fold_teacher
+
+    words = ["red", "blue", "green", "black", "white", "grey"]
+    seeds = make_rows([(f"apple fruit juice {w}", "a") for w in words] + [(f"car engine motor {w}", "b") for w in words], source="real", split="seed")
+    # labels a teacher that knew better would never give: every fold must relabel them from its own training seeds
+    pseudo = _pseudo_rows([(f"fresh apple fruit {w} {i}", "b") for i, w in enumerate(words)] + [(f"fast car engine {w} {i}", "a") for i, w in enumerate(words)])
+    # rows in a seed's group that name no seed parent (e.g. a variant of an approved round-1 row)
+    derived = make_rows([(f"variant of {t}", lab) for t, lab in seeds.select("text", "label").iter_rows()]).with_columns(
+        seeds["scenario_id"].alias("scenario_id"))
+    synth = pl.concat([pseudo, derived], how="vertical_relaxed")
+    ctx = TaskContext(spec=None, params=Params())
+    teacher_seeds, trained = [], []
+
+    def teacher(train_seeds, rows):
+        teacher_seeds.append(set(train_seeds["id"]))
+        return fold_teacher(ctx, train_seeds, rows)
+
+    def scorer(train, held):
+        trained.append((train, held))
+        return 0.5
+
+    choice = choose_amount(seeds, synth, MixParams(), seed=4, scorer=scorer, teacher=teacher)
+    assert choice["teacher_refit_per_fold"] is True and len(teacher_seeds) == choice["folds"] == 3
+    fold_of = {}
+    for train, held in trained:
+        held_ids, held_groups = set(held["id"]), set(held["scenario_id"])
+        fitted_on = teacher_seeds[len(fold_of)] if frozenset(held_ids) not in fold_of else fold_of[frozenset(held_ids)]
+        fold_of.setdefault(frozenset(held_ids), fitted_on)
+        assert not fitted_on & held_ids and fitted_on | held_ids == set(seeds["id"])  # the fold teacher never saw a held-out seed
+        syn = train.filter(pl.col("source") == "synthetic")
+        assert not set(syn["scenario_id"]) & held_groups
+        assert not {p for ps in syn["parent_ids"].to_list() for p in (ps or [])} & held_ids
+        pl_rows = syn.filter(pl.col("generator").struct.field("backend") == "pseudo_label")
+        assert all((lab == "a") == ("apple" in text) for text, lab in pl_rows.select("text", "label").iter_rows())
+    assert len(fold_of) == 3
+    for fold in choice["per_fold"]:
+        assert fold["held_out_derived_dropped"] == fold["held_out_seeds"]  # one derived row per held-out seed
+        assert fold["teacher"]["pseudo_labels"] == 12 and fold["teacher"]["relabelled"] == fold["teacher"]["taken"] > 0
+
+
+def test_pseudo_labels_that_know_the_held_out_seeds_no_longer_win_the_cross_validation():
+    import random
+    from functools import partial
+
+    from synthkit.config import Params
+    from synthkit.generators.pseudo_label import generate_pseudo_labels
+    from synthkit.mix_auto import choose_amount
+    from synthkit.tasks.base import TaskContext
+    from synthkit.tasks.classification.mix import fold_teacher, mix_score
+
+    rng = random.Random(0)
+
+    def word():
+        return "".join(rng.choice("bcdfghjklmnpqrstvwxz") + rng.choice("aeiou") for _ in range(3))
+
+    # labels nothing in the text predicts; each pool text restates one seed, so the generate teacher (fitted on every
+    # seed) labels the pool right, held-out seeds' restatements included
+    items = [(f"{word()} {word()}", lab) for lab in ("a", "b", "c") for _ in range(8)]
+    seeds = make_rows(items, source="real", split="seed")
+    pool = make_rows([(f"{text} please", "") for text, _ in items], source="real", split="unlabeled")
+    ctx = TaskContext(spec=None, params=Params())
+    synth = generate_pseudo_labels(seeds, pool, ctx.params.generate.pseudo_label)
+    assert synth.height == 24 and all(lab == dict(items)[t.removesuffix(" please")] for t, lab in synth.select("text", "label").iter_rows())
+    scorer = partial(mix_score, ctx)
+    leaky = choose_amount(seeds, synth, MixParams(), 1, scorer)  # what the mix did before the fold teacher
+    assert leaky["chosen"]["share"] == 1.0 and leaky["curve"][-1]["score"] == 1.0 and not leaky["teacher_refit_per_fold"]
+    honest = choose_amount(seeds, synth, MixParams(), 1, scorer, teacher=partial(fold_teacher, ctx))
+    assert honest["teacher_refit_per_fold"] and honest["chosen"]["share"] == 0.0
+    assert max(p["score"] for p in honest["curve"][1:]) < honest["curve"][0]["score"]

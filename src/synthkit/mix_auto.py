@@ -4,9 +4,10 @@ The seeds are split into folds by group (scenario_id, so paraphrases never strad
 the groups allow. For each fold and each share in mix.auto.grid, the task type's evaluate student is trained on the
 other folds' seeds plus that share of the synthetic rows (taken in the mix's priority order: a smaller share is a
 confidence / round cut of a larger one) and scored on the held-out seeds. The share with the best mean score wins
-(ties go to fewer rows). Synthetic rows derived from a held-out seed (parent_ids) are left out of that fold. The
-protected eval set is never read. Pseudo-labels were made by a student that saw every seed, so for them the curve
-leans optimistic; the choice is still made on real held-out text.
+(ties go to fewer rows). No fold trains on what its held-out seeds taught: synthetic rows derived from a held-out
+seed (parent_ids) or in a held-out group (scenario_id) are left out of that fold, and the task type's fold teacher
+relabels pseudo-labels from the fold's training seeds only (the generate stage's teacher saw every seed). The
+protected eval set is never read.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from synthkit.mix import mix_weights, select_synthetic, synthetic_target
 
 # (training rows with text, label, weight; held-out real rows) -> score (higher is better)
 Scorer = Callable[[pl.DataFrame, pl.DataFrame], float]
+# (the fold's training seeds; synthetic rows) -> (the rows the fold may train on, relabelled; counts for the report)
+Teacher = Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, dict]]
 
 
 def _round(x: float) -> float:
@@ -51,6 +54,7 @@ def choose_amount(
     seed: int,
     scorer: Scorer | None,
     student: str = "",
+    teacher: Teacher | None = None,
 ) -> dict:
     """The number of synthetic rows the mix takes (`target`) and how it was chosen: the curve (per share of the
     synthetic rows: mean and per-fold score on held-out seeds) and the choice, or the fixed ratio / fallback used."""
@@ -92,6 +96,8 @@ def choose_amount(
         if "parent_ids" in synth.columns
         else [[] for _ in range(synth.height)]
     )
+    groups = synth["scenario_id"].to_list()
+    per_fold: list[dict] = []
     for held in folds:
         held_mask = np.zeros(real.height, dtype=bool)
         held_mask[held] = True
@@ -100,7 +106,16 @@ def choose_amount(
             real.filter(pl.Series(held_mask)),
         )
         held_ids = set(held_out["id"].to_list())
-        pool = synth.filter(pl.Series([not (set(p or []) & held_ids) for p in parents]))
+        held_groups = set(held_out["scenario_id"].to_list())
+        pool = synth.filter(
+            pl.Series([not (set(p or []) & held_ids) and g not in held_groups for p, g in zip(parents, groups, strict=True)])
+        )
+        fold = {"held_out_seeds": held_out.height, "held_out_derived_dropped": synth.height - pool.height}
+        if teacher is not None:
+            pool, counts = teacher(train_real, pool)
+            if counts:
+                fold["teacher"] = counts
+        per_fold.append(fold)
         cache: dict[int, float] = {}
         for share in shares:
             n = round(share * pool.height)
@@ -136,6 +151,8 @@ def choose_amount(
         "seed_rows": real.height,
         "synthetic_available": synth.height,
         "curve": curve,
+        "teacher_refit_per_fold": any("teacher" in f for f in per_fold),
+        "per_fold": per_fold,
         "target": target,
         "chosen": {
             "share": best["share"],

@@ -100,3 +100,18 @@ def generate_pseudo_labels(seeds: pl.DataFrame, pool: pl.DataFrame, params: Pseu
             generator=Generator(backend=BACKEND, model=STUDENT, prompt_hash=recipe),
         ))
     return rows_to_frame(rows.values(), Example).sort("id")
+
+
+def relabel_pseudo_labels(seeds: pl.DataFrame, rows: pl.DataFrame, params: PseudoLabelParams) -> pl.DataFrame:
+    """Pseudo-labelled rows relabelled by a teacher fitted on `seeds` (split seed) only, under generate's confidence,
+    agreement, cap and round cut: label, confidence and round are the new teacher's; rows it does not take are dropped."""
+    train = seeds.filter(pl.col("split") == "seed").sort("id")
+    picked = select_pseudo_labels(train["text"].to_list(), train["label"].to_list(), rows["text"].to_list(), params)
+    if not picked:
+        return rows.head(0)
+    pos, labels, conf, rnd = (list(c) for c in zip(*picked, strict=True))
+    return rows[pos].with_columns(
+        pl.Series("label", labels, dtype=rows.schema["label"]),
+        pl.Series("confidence", [round(c, 6) for c in conf], dtype=rows.schema["confidence"]),
+        pl.Series("round", rnd, dtype=rows.schema["round"]),
+    )

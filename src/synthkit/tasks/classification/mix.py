@@ -1,9 +1,12 @@
-"""Classification's mix step: the evaluate student's macro-F1 on held-out seeds, the criterion of mix.synthetic_ratio auto."""
+"""Classification's mix step for mix.synthetic_ratio auto: the evaluate student's macro-F1 on held-out seeds, and the
+fold teacher that relabels pseudo-labels from the fold's training seeds only."""
 
 from __future__ import annotations
 
 import polars as pl
 
+from synthkit.generators.pseudo_label import BACKEND as PSEUDO_LABEL
+from synthkit.generators.pseudo_label import relabel_pseudo_labels
 from synthkit.tasks.base import TaskContext
 from synthkit.tasks.classification.evaluate import scores, train_eval_student
 
@@ -17,3 +20,17 @@ def mix_score(ctx: TaskContext, train: pl.DataFrame, heldout: pl.DataFrame) -> f
         [str(p) for p in model.predict(heldout["text"].to_list())],
         sorted(set(y_true)),
     )["macro_f1"]
+
+
+def fold_teacher(ctx: TaskContext, train_seeds: pl.DataFrame, synth: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+    """The synthetic rows a fold may train on: pseudo-labels relabelled by generate's teacher refitted on the fold's
+    training seeds (generate.pseudo_label's cut; rows it does not take are dropped), other rows unchanged; with counts."""
+    is_pseudo = synth["generator"].struct.field("backend") == PSEUDO_LABEL
+    pseudo = synth.filter(is_pseudo)
+    if pseudo.height == 0:
+        return synth, {}
+    relabelled = relabel_pseudo_labels(train_seeds, pseudo, ctx.params.generate.pseudo_label)
+    before = dict(zip(pseudo["id"].to_list(), pseudo["label"].to_list(), strict=True))
+    changed = sum(before[i] != lab for i, lab in zip(relabelled["id"].to_list(), relabelled["label"].to_list(), strict=True))
+    counts = {"pseudo_labels": pseudo.height, "taken": relabelled.height, "relabelled": changed, "dropped": pseudo.height - relabelled.height}
+    return pl.concat([synth.filter(~is_pseudo), relabelled], how="vertical_relaxed"), counts

@@ -13,7 +13,7 @@ class Classification(TaskType):
         "generate": ("generate", *LLM_READS),
         "filter": ("filter.critic.backend", "filter.critic.min_realism", "filter.critic.min_label_correctness",
                    "filter.critic.min_specificity", "filter.critic.model", "filter.consistency"),
-        "mix": ("evaluate.student", "evaluate.C"),  # synthetic_ratio auto: the evaluate student cross-validated on the seeds
+        "mix": ("evaluate.student", "evaluate.C", "generate.pseudo_label"),  # synthetic_ratio auto: the evaluate student cross-validated on the seeds, the pseudo-label teacher refit per fold
         "evaluate": ("seed", "evaluate.C", "evaluate.ratio_grid"),
     }
     plots = {
