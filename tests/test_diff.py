@@ -115,6 +115,13 @@ def test_params_diff_changed_added_removed():
     assert diff_params({"x": 1}, {"x": 1.0}) == {"x": {"a": 1, "b": 1.0}}  # a type change is a change
 
 
+def test_params_read_as_params_yaml_spells_them():
+    d = diff_frames(make_rows(BASE), make_rows(BASE))
+    d["params"] = diff_params({"mix": {"synthetic_ratio": "auto"}, "a": "0.4", "c": [1]}, {"mix": {"synthetic_ratio": 0.4}, "a": 0.4, "b": None})
+    lines = format_text(d).splitlines()
+    assert "  mix.synthetic_ratio: auto -> 0.4" in lines and "  a: '0.4' -> 0.4" in lines and "  c: [1] -> null" in lines
+
+
 def test_artifact_names():
     assert artifact_path("train") == "data/train.parquet"
     assert artifact_path("rejects/dedupe") == artifact_path("rejects_dedupe") == "data/rejects/dedupe.parquet"

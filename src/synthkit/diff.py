@@ -238,6 +238,12 @@ def _short(text: str | None, width: int = 70) -> str:
     return t if len(t) <= width else t[: width - 1] + "…"
 
 
+def param_text(value: Any) -> str:
+    """A params value as params.yaml spells it (auto, 0.4, '0.4', null, [a, b]), so a word and a number never look alike."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**9).strip()
+    return text.removesuffix("\n...").strip()
+
+
 def format_text(d: dict[str, Any], top: int = 5) -> str:
     """A compact human-readable report of diff_revs' result."""
     s, revs = d["summary"], d.get("revs", {})
@@ -251,7 +257,7 @@ def format_text(d: dict[str, Any], top: int = 5) -> str:
     if params is not None:
         lines.append("params" + ("" if params else ": unchanged"))
         for k, v in params.items():
-            lines.append(f"  {k}: {v['a']!r} -> {v['b']!r}")
+            lines.append(f"  {k}: {param_text(v['a'])} -> {param_text(v['b'])}")
     for col, rows in d["counts"].items():
         changed = [r for r in rows if r["delta"]]
         lines.append(f"per {col}" + ("" if changed else f": unchanged ({len(rows)} values)"))
