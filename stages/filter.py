@@ -2,11 +2,11 @@
 
 from synthkit import stage
 from synthkit.config import load_params
-from synthkit.cost import CostLedger
 from synthkit.engine import open_engine
 from synthkit.gates.pii import build_analyzer
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.llm.cache import ensure_cache_dir
+from synthkit.llm.run import open_run
 from synthkit.pipeline import run_gates, stage_counts
 from synthkit.review import (
     apply_decisions,
@@ -29,8 +29,8 @@ def main(args) -> None:
     decisions = load_decisions(args.decisions, spec.label_names)
     analyzer = build_analyzer(params.filter.pii.spacy_model) if params.filter.pii.enabled else None
     ensure_cache_dir(args.llm_cache)
-    ctx = TaskContext(spec, params, prompts_dir=args.prompts, llm_cache=args.llm_cache)
-    ledger = CostLedger()
+    ledger = open_run(args.llm_cache)
+    ctx = TaskContext(spec, params, prompts_dir=args.prompts, llm_cache=args.llm_cache, ledger=ledger)
     with open_engine(params) as engine:
         kept, rejects = run_gates(apply_decisions(validated, decisions), step.filter_gates(ctx, seeds, decisions, analyzer, engine, ledger))
     sample = review_sample(kept, rejects, params.filter.review, params.seed)

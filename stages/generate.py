@@ -4,6 +4,7 @@ from synthkit import stage
 from synthkit.config import load_params
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.llm.cache import ensure_cache_dir
+from synthkit.llm.run import open_run
 from synthkit.pipeline import generate_counts
 from synthkit.review import load_decisions
 from synthkit.spec import load_spec
@@ -19,7 +20,7 @@ def main(args) -> None:
     unlabeled = read_parquet(args.unlabeled)
     decisions = load_decisions(args.decisions, spec.label_names)
     ensure_cache_dir(args.llm_cache)
-    ctx = TaskContext(spec, params, docs=args.docs, prompts_dir=args.prompts, llm_cache=args.llm_cache)
+    ctx = TaskContext(spec, params, docs=args.docs, prompts_dir=args.prompts, llm_cache=args.llm_cache, ledger=open_run(args.llm_cache))
     out = step.generate(ctx, seeds, unlabeled, decisions)
     write_parquet(out.candidates, args.out)
     write_parquet(out.rejects, args.rejects)

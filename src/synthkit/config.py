@@ -286,12 +286,16 @@ class LlmParams(_Strict):
     max_concurrency: int = Field(8, ge=1)
     rpm: int | None = Field(None, ge=1)  # requests per minute; None: no client-side limit
     tpm: int | None = Field(None, ge=1)  # tokens per minute (estimated before sending, reconciled with usage)
-    budget_usd: float | None = Field(None, ge=0.0)  # None: no limit
+    budget_usd: float | None = Field(None, ge=0.0)  # one budget for every LLM call of a pipeline run; None: no limit
     prices: dict[str, LlmPrice] = Field(default_factory=dict)  # model -> USD per 1M tokens
     batch: bool = False
     batch_poll_s: float = Field(10.0, gt=0.0)
     batch_price_factor: float = Field(0.5, ge=0.0)  # Batch API price as a share of the listed price
     retry_base_s: float = Field(1.0, ge=0.0)  # first backoff delay; doubles per retry, with jitter
+    # a stage whose failed requests (after retries) pass this share of those it sent stops with one line naming the
+    # server, the model and the first cause (exit 3); 1.0: never
+    max_failure_rate: float = Field(0.2, ge=0.0, le=1.0)
+    label_temperature: float = Field(0.0, ge=0.0, le=2.0)  # labelling (generate) and relabelling (LLM consistency)
 
 
 class RayParams(_Strict):

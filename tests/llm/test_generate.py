@@ -10,7 +10,7 @@ import pytest
 
 import synthkit.llm as llm_pkg
 from synthkit.config import Params
-from synthkit.errors import InputError
+from synthkit.errors import InputError, ServiceError
 from synthkit.tasks.classification.llm import Prompts
 from synthkit.prompts import load_prompt, prompt_hashes
 from synthkit.review import Decision
@@ -146,7 +146,9 @@ def test_every_request_ends_as_candidates_or_a_reject_under_faults(spec, seeds, 
     model = FakeModel(faults={"malformed_json": 0.1, "schema_invalid": 0.05, "empty": 0.05, "unknown_label": 0.15})
     with FakeOpenAI(chat_routes(model)) as server:
         server.faults = [(500, {}), (429, {"Retry-After": "0"}), (503, {})] * 3  # max_retries 0: these end request_failed
-        out = generate(spec, params_for(server.base_url), seeds, None, tmp_path, decisions={})
+        params = params_for(server.base_url)
+        params.llm.max_failure_rate = 1.0  # tolerate them: each ends as a reject
+        out = generate(spec, params, seeds, None, tmp_path, decisions={})
     reasons = set(out.rejects["reason"])
     assert {"generate_malformed_json", "generate_schema_invalid", "generate_request_failed", "generate_empty_text"} <= reasons
     assert all(r.startswith("generate_") for r in reasons) and set(out.rejects["gate"]) == {"generate"}
@@ -170,14 +172,25 @@ def test_every_request_ends_as_candidates_or_a_reject_under_faults(spec, seeds, 
     assert len(out.rejects) >= 10 and out.candidates.height > 0
 
 
-def test_budget_stops_cleanly_and_counts_what_did_not_run(spec, seeds, tmp_path, monkeypatch):
+def test_budget_stops_cleanly_and_counts_what_did_not_run(spec, seeds, tmp_path, monkeypatch, recorded):
     monkeypatch.setenv(KEY_ENV, "sk-test-budget")
     with FakeOpenAI(chat_routes(FakeModel())) as server:
         params = params_for(server.base_url)
-        params.llm.budget_usd = 0.002
         params.llm.max_concurrency = 1
-        out = generate(spec, params, seeds, None, tmp_path, decisions={})
+        full = generate(spec, params, seeds, None, tmp_path / "full", decisions={})
+        most = max(res.cost_usd for _, res in recorded)  # the dearest request: what one request in flight may add
+        params.llm.budget_usd = budget = round(full.ledger.run_cost_usd * 0.9, 6)
+        before = len(server.requests)
+        out = generate(spec, params, seeds, None, tmp_path / "capped", decisions={})
+        sent = len(server.requests) - before
+        params.llm.budget_usd = 0.0001
+        with pytest.raises(ServiceError, match="budget_usd 0.0001 was spent before any row was made"):
+            generate(spec, params, seeds, None, tmp_path / "tiny", decisions={})
     assert out.ledger.budget_exhausted and out.not_run > 0 and out.ledger.not_run >= out.not_run
+    assert out.ledger.sent == sent < full.ledger.sent
+    assert out.ledger.sent + out.ledger.not_run == full.ledger.sent  # requests never built count as not_run too
+    assert 0 < out.candidates.height < full.candidates.height
+    assert budget <= out.ledger.run_cost_usd <= budget + most
     assert "generate_budget_exhausted" not in set(out.rejects["reason"])  # not a reject: counted as not_run
 
 

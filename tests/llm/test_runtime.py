@@ -84,7 +84,8 @@ def test_cache_files_hold_the_answer_only_and_warm_rerun_sends_nothing(tmp_path)
     files = sorted(tmp_path.glob("??/*.json"))
     assert len(files) == 10 and all(f.parent.name == f.stem[:2] for f in files)
     entry = json.loads(files[0].read_text())
-    assert set(entry) == {"content", "refusal", "finish_reason", "model", "input_tokens", "output_tokens", "batch"}
+    assert set(entry) == {"content", "refusal", "finish_reason", "model", "input_tokens", "output_tokens", "batch", "mode"}
+    assert entry["mode"] == "json_schema"
     assert not list(tmp_path.rglob("*.tmp"))
 
 

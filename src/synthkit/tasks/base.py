@@ -36,7 +36,7 @@ COMMON_READS: dict[str, tuple[str, ...]] = {
                "filter.critic.max_opening_share", "filter.critic.boilerplate", "filter.critic.extra_boilerplate",
                "filter.critic.length_outlier", "filter.critic.length_quantiles", "filter.critic.length_widen",
                "filter.critic.min_seeds", "filter.critic.label_leak", "filter.critic.min_label_words",
-               "filter.critic.label_leak_spaced", "filter.review"),
+               "filter.critic.label_leak_spaced", "filter.review", "llm.base_url"),
     "dedupe": ("dedupe",),
     "mix": ("seed", "mix"),
     "evaluate": ("task.type", "mix.real_weight", "mix.synthetic_weight", "evaluate.min_slice_size"),
@@ -48,7 +48,7 @@ COMMON_READS: dict[str, tuple[str, ...]] = {
 # changing them reruns nothing (outputs are identical by construction; tests compare them).
 EXECUTION_ONLY = ("engine", "ray", "filter.pii.workers", "filter.pii.chunk_size", "filter.pii.prescreen",
                   "llm.api_key_env", "llm.timeout_s", "llm.max_retries", "llm.max_concurrency", "llm.rpm", "llm.tpm",
-                  "llm.batch_poll_s", "llm.retry_base_s")
+                  "llm.batch_poll_s", "llm.retry_base_s", "llm.max_failure_rate")
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ class TaskContext:
     prompts_dir: str = "prompts"
     llm_cache: str | None = None  # this stage's LLM response cache
     progress: bool = True
+    ledger: CostLedger = field(default_factory=CostLedger)  # this stage's LLM cost in the pipeline run (synthkit.llm.run.open_run)
 
 
 @dataclass

@@ -5,7 +5,9 @@ openai asks the LLM) plus seed variation, run for generate.rounds rounds. For ro
 that pass the pre-screen of generate.approve (the spec's rules, the critic, no human rejection in
 data/review/decisions.csv) join the seed set (a human relabel applies); the next round generates from it. The
 pre-screen never replaces the validate and filter stages, which judge every round's rows. pseudo_label and
-seed_variation are template-free backends; generate.quotas caps each backend's candidates.
+seed_variation are template-free backends; generate.quotas caps each backend's candidates. With the openai backend,
+generate.family_caps hold across rounds, LLM rows a quota drops are generate rejects, and a run without any LLM row
+stops (synthkit.llm.run.require_llm_rows).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from synthkit.gates.llm_critic import gate_llm_critic
 from synthkit.gates.rules import gate_rules
 from synthkit.generators.template import generate_template
 from synthkit.generators.variation import generate_variations
+from synthkit.llm.run import require_llm_rows
 from synthkit.pipeline import run_gates
 from synthkit.review import Decision, apply_decisions, gate_review
 from synthkit.schemas import Example, Reject, conform, polars_schema, rows_to_frame
@@ -75,6 +78,13 @@ def approval_critic(params: GenerateParams) -> CriticParams:
     )
 
 
+def dropped_llm_rows(before: pl.DataFrame, after: pl.DataFrame, reason: str, detail: str) -> pl.DataFrame:
+    """LLM rows of `before` that `after` no longer holds, as generate rejects: a paid row is never dropped silently."""
+    gone = before.filter((pl.col("generator").struct.field("backend") == "openai") & ~pl.col("id").is_in(after["id"].implode()))
+    return conform(gone.with_columns(pl.lit("generate").alias("gate"), pl.lit(f"generate_{reason}").alias("reason"),
+                                     pl.lit(detail).alias("detail")), Reject)
+
+
 def approve(frame: pl.DataFrame, ctx: TaskContext, seed_texts: list[str], decisions: dict[str, Decision], ledger: CostLedger) -> pl.DataFrame:
     """The rows of one round that may join the seeds: the spec's rules, the pre-screen critic, no human rejection."""
     spec, params = ctx.spec, ctx.params
@@ -97,7 +107,8 @@ def generate(ctx: TaskContext, seeds: pl.DataFrame, unlabeled: pl.DataFrame | No
     spec, params = ctx.spec, ctx.params
     gen = params.generate
     check_quotas(gen)
-    out = Generated(pl.DataFrame())
+    out = Generated(pl.DataFrame(), ledger=ctx.ledger)
+    caps = dict(gen.family_caps)  # what each family may still take, over every round
     frames, reject_frames = [], [pl.DataFrame(schema=polars_schema(Reject))]
     pool = seeds
     seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
@@ -107,7 +118,7 @@ def generate(ctx: TaskContext, seeds: pl.DataFrame, unlabeled: pl.DataFrame | No
             from synthkit.tasks.classification.llm import generate_llm
 
             res = generate_llm(spec, pool, gen, params.llm, params.seed, prompts_dir=ctx.prompts_dir, cache_dir=ctx.llm_cache,
-                               ledger=out.ledger, round_no=r, progress=ctx.progress)
+                               ledger=out.ledger, caps=caps, round_no=r, progress=ctx.progress)
             parts.append(res.candidates)
             reject_frames.append(res.rejects)
             out.not_run += res.not_run
@@ -128,8 +139,11 @@ def generate(ctx: TaskContext, seeds: pl.DataFrame, unlabeled: pl.DataFrame | No
             pool = pl.concat([pool, approved.with_columns(pl.lit("seed").alias("split"))], how="vertical_relaxed")
     scenario_rows = pl.concat(frames) if frames else pl.DataFrame(schema=polars_schema(Example))
     frames = [apply_quota(scenario_rows, gen.quotas.get("template"), params.seed)]
+    reject_frames.append(dropped_llm_rows(scenario_rows, frames[0], "quota", f"over generate.quotas template: {gen.quotas.get('template')}"))
     if any(b != "template" for b in gen.backends):
         frames.append(template_free_candidates(spec, seeds, unlabeled, gen, params.seed))
     out.candidates = conform(pl.concat([conform(f, Example) for f in frames]), Example).unique("id", keep="first", maintain_order=True).sort("id")
     out.rejects = pl.concat(reject_frames).unique("id", keep="first").sort("id")
+    if gen.backend == "openai" and "template" in gen.backends:
+        require_llm_rows(out.candidates, out.rejects, out.ledger, params.llm)
     return out

@@ -10,9 +10,9 @@ class Classification(TaskType):
     name = "classification"
     backends = ("template", "pseudo_label", "seed_variation")
     reads = {
-        "generate": ("generate", *LLM_READS),
+        "generate": ("generate", *LLM_READS, "llm.label_temperature"),
         "filter": ("filter.critic.backend", "filter.critic.min_realism", "filter.critic.min_label_correctness",
-                   "filter.critic.min_specificity", "filter.critic.model", "filter.consistency"),
+                   "filter.critic.min_specificity", "filter.critic.model", "filter.consistency", *LLM_READS, "llm.label_temperature"),
         "evaluate": ("seed", "evaluate.C", "evaluate.ratio_grid"),
     }
     plots = {
