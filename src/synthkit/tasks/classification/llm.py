@@ -100,6 +100,7 @@ class _Scenario:
     label: str | None = None
     parent_ids: list[str] = field(default_factory=list)
     rationale: str | None = None  # the rule the labelling answer quoted
+    paid: tuple | None = None  # (ask, result) of the answer it came in
 
 
 @dataclass
@@ -164,16 +165,20 @@ def generate_llm(
     common = {"task_description": spec.task.description or spec.task.name, "labels": labels_text(spec, prompts.labels)}
     per_scenario_requests = math.ceil(gen.per_scenario / min(gen.utterances_per_request, gen.per_scenario))
 
-    # 1. scenarios per label, and hard negatives per label
+    def room(families) -> bool:  # may any of these families take another row?
+        return caps is None or any(caps.get(f, 1) > 0 for f in families)
+
+    # 1. scenarios per label, and hard negatives per label (none for families without room)
     asks: list[Ask] = []
     for lab in spec.labels:
-        n = gen.scenarios_per_label
-        values = {**common, "count": n, "label": lab.name, "examples": _bullets(examples[lab.name][0])}
-        asks.append(Ask(f"r{round_no}:scenarios:{lab.name}", prompts.scenarios.messages(values), ScenarioList, lab.name,
-                        f"llm{round_no}_{lab.name}_scenario", "scenario", "", chain_hash(prompts.scenarios), round=round_no,
-                        context=("scenario", prompts.scenarios), schema=list_schema(ScenarioList, "scenarios", n),
-                        downstream=n * (1 + per_scenario_requests)))
-        if gen.hard_negatives_per_label and lab.near_miss:
+        if room(SCENARIO_FAMILIES):
+            n = gen.scenarios_per_label
+            values = {**common, "count": n, "label": lab.name, "examples": _bullets(examples[lab.name][0])}
+            asks.append(Ask(f"r{round_no}:scenarios:{lab.name}", prompts.scenarios.messages(values), ScenarioList, lab.name,
+                            f"llm{round_no}_{lab.name}_scenario", "scenario", "", chain_hash(prompts.scenarios), round=round_no,
+                            context=("scenario", prompts.scenarios), schema=list_schema(ScenarioList, "scenarios", n),
+                            downstream=n * (1 + per_scenario_requests)))
+        if gen.hard_negatives_per_label and lab.near_miss and room(["hard_negative"]):
             n = gen.hard_negatives_per_label
             values = {**common, "count": n, "label": lab.name, "near_miss": " or ".join(f"`{m}`" for m in lab.near_miss)}
             asks.append(Ask(f"r{round_no}:hard_negatives:{lab.name}", prompts.hard_negatives.messages(values), ScenarioList, lab.name,
@@ -193,7 +198,16 @@ def generate_llm(
                 asker.reject(ask, res, "empty_text", f"scenario {i} is empty", scenario_id=sid)
                 continue
             scenarios.append(_Scenario(sid, ask.label, kind, item.description.strip(), prompt,
-                                       parent_ids=examples[ask.label][1] if kind == "scenario" else []))
+                                       parent_ids=examples[ask.label][1] if kind == "scenario" else [], paid=(ask, res)))
+    # a scenario the families' room leaves no utterance request for is not labelled: a generate_family_cap reject
+    planned: dict[str, int] = {}
+    for sc, *_ in utterance_plan(scenarios, gen, seed, caps):
+        planned[sc.id] = planned.get(sc.id, 0) + 1
+    for sc in scenarios:
+        if sc.id not in planned:
+            asker.reject(*sc.paid, "family_cap", "no room left under generate.family_caps for this scenario's families",
+                         text=sc.description, scenario_id=sc.id, provenance={"scenario": sc.description, "rationale": None})
+    scenarios = [sc for sc in scenarios if sc.id in planned]
 
     # 2. the label each scenario gets from the rules (at llm.label_temperature; the schema's enum is the spec's labels)
     label_schema = label_choice_schema(spec.label_names)
@@ -201,7 +215,7 @@ def generate_llm(
         Ask(f"r{round_no}:label:{sc.id}", prompts.label.messages({**common, "label_names": ", ".join(spec.label_names), "scenario": sc.description}),
             LabelChoice, sc.intended, sc.id, "scenario", "", chain_hash(sc.source, prompts.label), parent_ids=sc.parent_ids, round=round_no,
             context=sc, schema=label_schema, temperature=llm.label_temperature, provenance={"scenario": sc.description, "rationale": None},
-            downstream=min(per_scenario_requests, len(SCENARIO_FAMILIES if sc.kind == "scenario" else ["hard_negative"]) * (len(gen.channels) or 1)))
+            downstream=planned[sc.id])
         for sc in scenarios
     ]
     labeled: list[_Scenario] = []
