@@ -16,9 +16,11 @@ from synthkit.config import load_params
 from synthkit.cost import cost_report
 from synthkit.prepare import load_labeled
 from synthkit.spec import load_spec
+from synthkit.tasks.base import EXECUTION_ONLY
 from tests.llm.fake_llm import FakeModel
 from tests.openai_server import FakeOpenAI
 from tests.repo_copy import REPO, copy_repo, env
+from tests.test_dag import assert_trace_declared
 
 pytestmark = pytest.mark.e2e
 
@@ -105,8 +107,11 @@ def test_one_budget_holds_across_generate_the_llm_critic_and_the_llm_consistency
         params["filter"]["consistency"].update({"backend": "openai", "model": "judge-model"})
         (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         # the stages that call an LLM, in one `dvc repro` (the rest of the pipeline calls none)
-        res = subprocess.run(["dvc", "repro", "filter"], cwd=root, env={**env(), KEY_ENV: "sk-e2e-budget"}, capture_output=True, text=True)
+        res = subprocess.run(["dvc", "repro", "filter"], cwd=root, capture_output=True, text=True,
+                             env={**env(), KEY_ENV: "sk-e2e-budget", "SYNTHKIT_TRACE": str(tmp_path / "trace")})
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
+    for stage in ("generate", "filter"):  # on the LLM path too, every params key the stage read is one dvc.yaml declares
+        assert_trace_declared(tmp_path / "trace" / f"{stage}.json", root / "dvc.yaml", stage, EXECUTION_ONLY)
     spent = sum(n * usd(m) for m, n in priced.paid.items())
     in_flight = concurrency * max(usd(m) for m in PRICES)
     assert budget <= spent <= budget + in_flight  # the whole run stopped at the budget, give or take what was in flight

@@ -46,12 +46,31 @@ def serve_command(port: int = PORT, host: str = HOST, n_ctx: int = N_CTX) -> lis
             "--n_ctx", str(n_ctx)]
 
 
+def wait_until_up(base_url: str, timeout_s: float = 120.0) -> bool:
+    """Whether the server at base_url answers GET /models within timeout_s."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base_url}/models", timeout=2).read()
+            return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=PORT)
     ap.add_argument("--host", default=HOST)
     ap.add_argument("--n-ctx", type=int, default=N_CTX)
+    ap.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                    help="do not serve: wait until the server on host:port answers (exit 1 if it does not in time)")
     args = ap.parse_args(argv)
+    if args.wait is not None:
+        sys.exit(0 if wait_until_up(f"http://{args.host}:{args.port}/v1", args.wait) else 1)
     cmd = serve_command(args.port, args.host, args.n_ctx)
     os.execv(cmd[0], cmd)
 
