@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "synthkit"
 # modules that import by name at run time, and what they may import ({type}: the project's task type)
 DYNAMIC = {
-    "synthkit.tasks.sections": ("synthkit.tasks.{type}.section",),
+    "synthkit.task_types": ("synthkit.tasks.{type}.section",),
     "synthkit.tasks.registry": ("synthkit.tasks.{type}.task",),  # load_step's modules: from each call's literal step
 }
 HEADER = (
@@ -44,6 +44,7 @@ class Stage:
     plots: dict[str, dict] = field(default_factory=dict)
     repeat: tuple[tuple[str, tuple[str, ...]], ...] = ()  # an option given once per path
     docs: tuple[str, ...] = ()  # options taking prepare.docs / prepare.eval_docs when the project has them
+    reads_plots: bool = False  # reads the evaluate plots of the project's task type (TaskType.plots)
 
 
 ARTIFACTS = ("data/candidates.parquet", "data/validated.parquet", "data/filtered.parquet", "data/deduped.parquet", "data/train.parquet",
@@ -106,8 +107,15 @@ STAGES = (
            ("manifest", "reports/manifest.json"), ("plots", "reports/plots"), ("cost", "reports/cost.json"), ("prompts", "{prompts}")),
           deps=("{spec}", *ARTIFACTS, *COUNTS, "{prompts_of_type}"), uncached=("reports/manifest.json",),
           metrics=("reports/funnel.json", "reports/cost.json"),
-          plots={"reports/plots/funnel.csv": {"template": "bar_horizontal", "x": "kept", "y": "stage"}},
+          plots={"reports/plots/funnel.csv": {"template": "funnel", "x": "kept", "y": "stage"}},
           repeat=(("artifact", ARTIFACTS),)),
+    Stage("report",
+          (("reports", "reports"), ("out", "reports/report.html")),
+          deps=("reports/metrics.json", "reports/slices.json", "reports/funnel.json", "reports/cost.json", "reports/manifest.json",
+                "reports/drift.json", "reports/diversity.json", "reports/leakage.json", "reports/counts/prepare.json", *COUNTS,
+                "reports/plots/mix.csv",
+                "reports/plots/funnel.csv", "reports/review/sample.csv"),
+          outs=("reports/report.html",), reads_plots=True),
 )
 # option -> the prepare key holding its folder
 DOCS = {"docs": "docs", "eval-docs": "eval_docs"}
@@ -330,13 +338,14 @@ def render(project: Project) -> str:
         code = [f.relative_to(project.repo).as_posix() for f in (pipeline_code(kind, project.repo) + [script] if st.name == "manifest" else [])]
         code = sorted(set(code) | {f.relative_to(project.repo).as_posix() for f in code_deps(script, kind, project.repo)})
         deps = [f"{up}{c}" for c in code] + [sub(d) for d in st.deps] + [f"${{prepare.{DOCS[o]}}}" for o, _ in docs]
+        deps += [f"reports/plots/{n}" for n in task.plots] if st.reads_plots else []
         keys = stage_params(st.name, task, params)
         missing = [k for k in keys if not _has_key(params, k)]
         if missing:
             raise InputError(str(project.dir / "params.yaml"), f"stage {st.name} reads {missing[0]}, which the file does not set "
                              f"({len(missing)} such keys); every knob a stage reads belongs in params.yaml", field=missing[0])
-        lines += ["", f"  {st.name}:", "    cmd: >-", *_fold(words, 6), "    deps:", *(f"      - {d}" for d in deps), "    params:",
-                  *(f"      - {k}" for k in keys)]
+        lines += ["", f"  {st.name}:", "    cmd: >-", *_fold(words, 6), "    deps:", *(f"      - {d}" for d in deps)]
+        lines += ["    params:", *(f"      - {k}" for k in keys)] if keys else []
         outs = [f"      - {o}" for o in st.outs] + [f"      - {o}:\n          persist: true" for o in st.persist] + \
                [f"      - {o}:\n          cache: false" for o in st.uncached]
         if outs:
