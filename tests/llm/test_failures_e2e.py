@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 
-import polars as pl
 import pytest
 import yaml
 

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.llm.fake_llm import FakeModel, body_key, chat_routes
+from tests.llm.fake_llm import FakeModel, chat_routes
 from tests.openai_server import FakeOpenAI
 from tests.repo_copy import copy_repo, env, run
 
@@ -115,7 +115,7 @@ def llm_run(tmp_path_factory):
 
 
 def test_killed_generation_resumes_without_repaying_completed_requests(llm_run):
-    model, at_kill = llm_run["model"], llm_run["answered_at_kill"]
+    at_kill = llm_run["answered_at_kill"]
     keys_of: dict[str, set[str]] = {}
     for key, content in llm_run["after_resume"][:at_kill]:
         keys_of.setdefault(content, set()).add(key)
