@@ -68,7 +68,7 @@ def run(server, tmp_path_factory):
                      "utterances_per_request": 1, "variation_per_seed": 0, "examples_per_prompt": 1, "max_tokens": 150},
         "filter": {"critic": {"backend": "openai"}},
     })
-    seeds, _ = load_labeled(REPO / params.prepare.seeds, "seed", params.prepare.columns, full.label_names)
+    seeds, *_ = load_labeled(REPO / params.prepare.seeds, "seed", params.prepare, full.label_names)
     cache = tmp_path_factory.mktemp("local_llm_cache")
     calls: list = []
     real = llm_pkg.run_requests
