@@ -138,7 +138,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--near-sample", type=int, default=20_000, help="texts for the near-duplicate comparison")
     ap.add_argument("--pii-sample", type=int, default=4_000, help="texts for the per-row Presidio baseline")
-    ap.add_argument("--ray-sample", type=int, default=3_000, help="rows for the engine ray vs local check")
+    ap.add_argument("--ray-sample", type=int, default=3_000, help="rows for the engine ray vs local check (0: skip it)")
     ap.add_argument("--prepared", default="data/prepared", help="the prepare stage's outputs (seeds, eval)")
     ap.add_argument("--out", default="reports/bench/scale.json")
     args = ap.parse_args()
@@ -204,7 +204,8 @@ def main() -> None:
             log(f"main run {repeat + 1}/{args.repeats}", runs[-1]["wall"])
     tree_mb, own_mb = rss.mb()
     # engine ray vs local after the peak RSS is read: Ray's own processes are not part of the pipeline's memory
-    baselines["ray_identical"] = ray_identical(cands.head(args.ray_sample), seeds, eval_, spec, params, analyzer, Path("/tmp") / f"synthkit-scale-{os.getpid()}")
+    tmp = Path("/tmp") / f"synthkit-scale-{os.getpid()}"
+    baselines["ray_identical"] = ray_identical(cands.head(args.ray_sample), seeds, eval_, spec, params, analyzer, tmp) if args.ray_sample else None
     log("ray identical", baselines["ray_identical"])
     walls = sorted(run["wall"] for run in runs)
     run = next(r for r in runs if r["wall"] == walls[len(walls) // 2])
