@@ -8,7 +8,7 @@ import pytest
 from synthkit.config import DedupeParams
 from synthkit.dedupe import dedupe, jaccard, shingles
 from synthkit.embeddings import Embedder
-from synthkit.eval_leakage import eval_matches
+from synthkit.dedupe import eval_matches
 from tests.conftest import make_rows
 
 EVAL = ["I would like to know why my card payment was declined at the grocery store yesterday evening",

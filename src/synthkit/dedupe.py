@@ -17,6 +17,7 @@ import polars as pl
 from datasketch import LeanMinHash, MinHash
 
 from synthkit.config import DedupeParams
+from synthkit.embeddings import Embedder, cosine_top
 from synthkit.gates.base import KEEP, Verdict, split_verdicts
 from synthkit.progress import progress
 from synthkit.textnorm import normalize_text
@@ -585,6 +586,45 @@ def _within_verdicts(ids: list[str], sk: Sketches, params: DedupeParams) -> list
     return verdicts
 
 
+# ------------------------------------------------------------------------------------------------ eval leakage by meaning
+
+
+EVAL_KINDS = ("edit", "semantic")  # matches by meaning, strongest first (dedupe.eval_leakage)
+EVAL_BATCH = 65536  # training texts embedded and compared at once
+
+
+def eval_matches(
+    texts: Sequence[str], eval_texts: Sequence[str], params: DedupeParams, embedder: Embedder | None = None,
+    batch: int = EVAL_BATCH,
+) -> list[list[tuple[str, int, float, float]]]:
+    """Per text, its (kind, eval position, jaccard, cosine) matches: edit before semantic, then by Jaccard, then position.
+
+    Each text's params.eval_leakage.neighbours nearest eval texts by sentence-embedding cosine are verified by the char
+    n-gram Jaccard of params.shingle / params.ngram: edit at Jaccard >= eval_leakage.jaccard (words edited, inserted or
+    dropped); semantic at cosine >= eval_leakage.cosine and Jaccard >= eval_leakage.cosine_jaccard (the same words
+    rearranged or lightly rewritten). Exact and near matches stay with the MinHash check of dedupe().
+    """
+    out: list[list[tuple[str, int, float, float]]] = [[] for _ in texts]
+    lk = params.eval_leakage
+    if not texts or not eval_texts or not lk.enabled:
+        return out
+    embedder = embedder or Embedder(memory=False)
+    index = embedder.encode(list(eval_texts))
+    eval_norms = [normalize_text(t) for t in eval_texts]
+    for lo in range(0, len(texts), batch):
+        chunk = list(texts[lo : lo + batch])
+        pos, sim = cosine_top(embedder.encode(chunk), index, lk.neighbours)
+        rows = np.repeat(np.arange(len(chunk)), pos.shape[1])
+        cols, cos = pos.ravel(), sim.ravel().astype(np.float64)
+        norms = eval_norms + [normalize_text(t) for t in chunk]
+        jac = pair_jaccard(norms, cols, rows + len(eval_norms), params)
+        edit = jac >= lk.jaccard
+        semantic = ~edit & (cos >= lk.cosine) & (jac >= lk.cosine_jaccard)
+        for k in np.flatnonzero(edit | semantic):
+            out[lo + rows[k]].append(("edit" if edit[k] else "semantic", int(cols[k]), float(jac[k]), float(cos[k])))
+    return [sorted(m, key=lambda x: (EVAL_KINDS.index(x[0]), -x[2], x[1])) for m in out]
+
+
 def _with_target(df: pl.DataFrame) -> list[str]:
     """Each row's text, followed by its target when it has one: by meaning, an eval item of a task with an output
     (extraction, rewrite, summarization) leaks as its input-output pair (a question reused about another document,
@@ -608,13 +648,13 @@ def dedupe(
     eval_: pl.DataFrame,
     params: DedupeParams,
     keys_fn: KeysFn | None = None,
-    embedder=None,
+    embedder: Embedder | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Drop synthetic rows that leak eval items, duplicate seeds, or duplicate each other.
 
     Returns (kept synthetic rows as Example, rejects as Reject with gate "dedupe", leakage report).
     Checks per synthetic row, first hit wins: eval (exact/near; then edit/semantic by meaning with
-    params.eval_leakage, synthkit.eval_leakage, on text and target), seed (exact; near if params.drop_near_seed), then within
+    params.eval_leakage, eval_matches, on text and target), seed (exact; near if params.drop_near_seed), then within
     synthetic, keeping the smallest id of each duplicate group. keys_fn computes the LSH bucket keys of
     normalized texts (default: band_keys in this process); embedder (synthkit.embeddings) holds the cache.
     """
@@ -627,8 +667,6 @@ def dedupe(
     eval_index = _index(e_ids, e_sk, params)
     s_eval, r_eval = _matches(s_sk, eval_index), _matches(r_sk, eval_index)
     if params.eval_leakage.enabled:  # rows without an exact or near eval match: nearest eval items by meaning
-        from synthkit.eval_leakage import eval_matches
-
         eval_texts = _with_target(eval_)
         for frame, found in ((synth, s_eval), (seeds, r_eval)):
             todo = [p for p, m in enumerate(found) if not m]
