@@ -27,4 +27,6 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "filtered", "seeds", "eval", "embeddings-cache", "out", "rejects", "leakage", "counts"))
+    p = stage.parser(__doc__, "filtered", "seeds", "eval", "out", "rejects", "leakage", "counts")
+    p.add_argument("--embeddings-cache", default=None, help="sentence-embedding cache folder (a persisted DVC output; default: memory only)")
+    stage.run(main, p)

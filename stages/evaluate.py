@@ -30,7 +30,8 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    p = stage.parser(__doc__, "spec", "train", "seeds", "eval", "embeddings-cache", "metrics", "slices", "plots")
+    p = stage.parser(__doc__, "spec", "train", "seeds", "eval", "metrics", "slices", "plots")
+    p.add_argument("--embeddings-cache", default=None, help="sentence-embedding cache folder (a persisted DVC output; default: memory only)")
     p.add_argument("--docs", default=None, help="folder of source documents (summarization)")
     p.add_argument("--eval-docs", default=None, help="folder of the protected eval set's documents (default: --docs)")
     stage.run(main, p)

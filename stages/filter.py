@@ -52,5 +52,6 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    p = stage.parser(__doc__, "spec", "validated", "seeds", "decisions", "prompts", "llm-cache", "embeddings-cache", "out", "rejects", "review-dir", "counts")
+    p = stage.parser(__doc__, "spec", "validated", "seeds", "decisions", "prompts", "llm-cache", "out", "rejects", "review-dir", "counts")
+    p.add_argument("--embeddings-cache", default=None, help="sentence-embedding cache folder (a persisted DVC output; default: memory only)")
     stage.run(main, p)

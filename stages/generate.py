@@ -31,6 +31,7 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    p = stage.parser(__doc__, "spec", "seeds", "unlabeled", "decisions", "prompts", "llm-cache", "embeddings-cache", "out", "rejects", "counts")
+    p = stage.parser(__doc__, "spec", "seeds", "unlabeled", "decisions", "prompts", "llm-cache", "out", "rejects", "counts")
+    p.add_argument("--embeddings-cache", default=None, help="sentence-embedding cache folder (a persisted DVC output; default: memory only)")
     p.add_argument("--docs", default=None, help="folder of source documents (summarization)")
     stage.run(main, p)

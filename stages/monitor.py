@@ -32,4 +32,6 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "train", "production", "embeddings-cache", "drift", "diversity"))
+    p = stage.parser(__doc__, "train", "production", "drift", "diversity")
+    p.add_argument("--embeddings-cache", default=None, help="sentence-embedding cache folder (a persisted DVC output; default: memory only)")
+    stage.run(main, p)
