@@ -91,6 +91,20 @@ def test_a_foreign_file_in_the_cache_is_a_clear_error(tmp_path):
         Embedder(tmp_path).encode(["hi"])
 
 
+@pytest.mark.parametrize("damage", ["garbage", "no_vectors"])
+def test_an_unreadable_shard_is_a_clear_error(tmp_path, damage):
+    e = Embedder(tmp_path)
+    e.encode(["hi"])
+    keys = next(tmp_path.glob("*.keys.npy"))
+    if damage == "garbage":
+        keys.write_bytes(b"not numpy")
+    else:
+        (tmp_path / keys.name.replace(".keys.", ".vecs.")).unlink()
+    with pytest.raises(EmbeddingError, match="not a shard of this embedding cache") as info:
+        Embedder(tmp_path).encode(["hi"])
+    assert str(info.value).startswith(str(keys)) and "\n" not in str(info.value)
+
+
 def test_many_shards_are_merged(tmp_path, monkeypatch):
     monkeypatch.setattr(embeddings, "MAX_SHARDS", 2)
     e = Embedder(tmp_path)

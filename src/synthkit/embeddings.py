@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from synthkit.errors import InputError
 from synthkit.io import _atomic, write_text
 
 MODEL = "wordllama/l2_supercat/256"  # part of every cache key: another table never reuses these vectors
@@ -37,8 +38,8 @@ CACHE_README = (
 )
 
 
-class EmbeddingError(RuntimeError):
-    """The bundled embedding table or tokenizer cannot be loaded."""
+class EmbeddingError(InputError):
+    """The bundled embedding table or tokenizer, or a file of an embedding cache, cannot be read (one line, exit 2)."""
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +60,7 @@ def _model():
         # <package>/tokenizer/, so the package folder is passed as the cache folder, where tokenizers/ is found
         model = WordLlama.load(config="l2_supercat", dim=DIM, cache_dir=Path(wordllama.__file__).parent, disable_download=True)
     except (FileNotFoundError, OSError, ValueError) as exc:
-        raise EmbeddingError(f"wordllama: cannot load the bundled l2_supercat {DIM}-dim model ({exc})") from None
+        raise EmbeddingError(str(Path(wordllama.__file__).parent), f"cannot load the bundled l2_supercat {DIM}-dim model ({exc})") from None
     tokenizer = model.tokenizer
     tokenizer.no_padding()
     tokenizer.no_truncation()
@@ -124,10 +125,13 @@ class Embedder:
                 for keys_path in sorted(self.cache_dir.glob("*.keys.npy")):
                     name = keys_path.name[: -len(".keys.npy")]
                     vecs_path = self.cache_dir / f"{name}.vecs.npy"
-                    keys = np.load(keys_path)
-                    vecs = np.load(vecs_path, mmap_mode="r")
-                    if keys.dtype != _KEY or vecs.shape != (len(keys), DIM):
-                        raise EmbeddingError(f"{keys_path}: not a shard of this embedding cache (delete the directory to rebuild it)")
+                    try:
+                        keys = np.load(keys_path)
+                        vecs = np.load(vecs_path, mmap_mode="r")
+                    except (OSError, ValueError, EOFError):
+                        keys, vecs = None, None
+                    if keys is None or keys.dtype != _KEY or vecs.shape != (len(keys), DIM):
+                        raise EmbeddingError(str(keys_path), "not a shard of this embedding cache (delete the directory to rebuild it)")
                     self._shards.append((name, keys, vecs))
         return self._shards
 
