@@ -4,6 +4,7 @@ import _env  # noqa: F401,I001  first: re-runs the stage under the project's .ve
 
 from synthkit import stage
 from synthkit.config import load_params
+from synthkit.embeddings import stage_embedder
 from synthkit.engine import open_engine
 from synthkit.gates.pii import build_analyzer
 from synthkit.io import read_parquet, write_json, write_parquet
@@ -32,7 +33,8 @@ def main(args) -> None:
     analyzer = build_analyzer(params.filter.pii.spacy_model) if params.filter.pii.enabled else None
     ensure_cache_dir(args.llm_cache)
     ledger = open_run(args.llm_cache)
-    ctx = TaskContext(spec, params, prompts_dir=args.prompts, llm_cache=args.llm_cache, ledger=ledger)
+    ctx = TaskContext(spec, params, prompts_dir=args.prompts, llm_cache=args.llm_cache, ledger=ledger,
+                      embedder=stage_embedder(args.embeddings_cache))
     with open_engine(params) as engine:
         kept, rejects = run_gates(apply_decisions(validated, decisions), step.filter_gates(ctx, seeds, decisions, analyzer, engine, ledger))
     sample = review_sample(kept, rejects, params.filter.review, params.seed)
@@ -52,4 +54,5 @@ def main(args) -> None:
 
 if __name__ == "__main__":
     p = stage.parser(__doc__, "spec", "validated", "seeds", "decisions", "prompts", "llm-cache", "out", "rejects", "review-dir", "counts")
+    p.add_argument("--embeddings-cache", default=None, help="sentence-embedding cache folder (a persisted DVC output; default: memory only)")
     stage.run(main, p)
