@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from synthkit.config import PiiParams
 from synthkit.errors import InputError
 from synthkit.gates.base import KEEP, Verdict
+from synthkit.gates.pii_informal import EMAIL_SCREEN, PHONE_WORD_SCREEN, LowerLexicon, could_hold_name, find_lower_people, informal_recognizers, lower_lexicon
 from synthkit.progress import progress
 
 if TYPE_CHECKING:
@@ -26,11 +27,12 @@ LANGUAGE = "en"
 # Checked against presidio-analyzer 2.2.366: every regex of these recognizers needs a digit ([0-9] or \d),
 # except EmailRecognizer ([@]), UrlRecognizer ([.] before the TLD) and IPv6 (every form holds "::" or ":"
 # then a hex digit); PhoneRecognizer uses phonenumbers' matcher, whose candidates start with a \d (Unicode
-# Nd) digit sequence. DATE_TIME and PHONE_NUMBER can also come from a NER model (SpacyRecognizer):
-# screenable only on a pipeline without components. The prescreen-equivalence test guards this table.
+# Nd) digit sequence. InformalEmailRecognizer and SpokenPhoneRecognizer (pii_informal) state their own.
+# DATE_TIME and PHONE_NUMBER can also come from a NER model (SpacyRecognizer): screenable only on a pipeline
+# without components. The prescreen-equivalence test guards this table.
 _SCREENABLE: dict[str, tuple[str, frozenset[str]]] = {
-    "EMAIL_ADDRESS": ("@", frozenset({"EmailRecognizer"})),
-    "PHONE_NUMBER": (r"\d", frozenset({"PhoneRecognizer"})),
+    "EMAIL_ADDRESS": (EMAIL_SCREEN.pattern, frozenset({"EmailRecognizer", "InformalEmailRecognizer"})),
+    "PHONE_NUMBER": (PHONE_WORD_SCREEN.pattern, frozenset({"PhoneRecognizer", "SpokenPhoneRecognizer"})),
     "CREDIT_CARD": (r"\d", frozenset({"CreditCardRecognizer"})),
     "IBAN_CODE": (r"\d", frozenset({"IbanRecognizer"})),
     "IP_ADDRESS": (r"\d|:[:0-9a-f]", frozenset({"IpRecognizer"})),
@@ -96,6 +98,9 @@ def build_analyzer(spacy_model: str | None = None) -> AnalyzerEngine:
     engine = _LocalSpacyEngine(models=[{"lang_code": LANGUAGE, "model_name": spacy_model or "blank:en"}])
     analyzer = AnalyzerEngine(nlp_engine=engine, supported_languages=[LANGUAGE])
     analyzer.registry.add_recognizer(_written_date_recognizer())
+    # Spelled-out email addresses and phone numbers in words, with or without a NER model.
+    for recognizer in informal_recognizers(lambda: (_lexicon().common, _lexicon().lower.first)):
+        analyzer.registry.add_recognizer(recognizer)
     if "ner" not in nlp.pipe_names:
         # No NER model: PERSON and LOCATION come from name and place lists (loaded on first use only).
         for recognizer in _list_recognizers():
@@ -187,6 +192,7 @@ class _Lexicon:
     last: frozenset[str]
     places: dict[str, tuple[tuple[str, ...], ...]]  # first word -> place phrases (as word tuples), longest first
     common: frozenset[str]  # lower-cased
+    lower: LowerLexicon  # the same lists for lower-case chat text
 
 
 def _faker_provider(kind: str, locale: str):
@@ -204,8 +210,8 @@ def _lexicon() -> _Lexicon:
     except ImportError:
         raise InputError(
             "params.yaml",
-            "PERSON and LOCATION without a spaCy NER model need the 'faker' package (name and place lists); "
-            "install it or set filter.pii.spacy_model",
+            "PERSON and LOCATION without a spaCy NER model, and spelled-out email addresses, need the 'faker' "
+            "package (name, place and word lists); install it or set filter.pii.spacy_model",
             field="filter.pii.entities",
         ) from None
     from spacy.lang.en.stop_words import STOP_WORDS
@@ -240,7 +246,8 @@ def _lexicon() -> _Lexicon:
     for words in phrases:
         places.setdefault(words[0], []).append(words)
     ordered = {k: tuple(sorted(v, key=lambda w: (-len(w), w))) for k, v in places.items()}
-    return _Lexicon(frozenset(first), frozenset(last), ordered, common)
+    lower = lower_lexicon(frozenset(first), frozenset(last), common, ordered, _TITLES)
+    return _Lexicon(frozenset(first), frozenset(last), ordered, common, lower)
 
 
 def _capitalized(word: str) -> bool:
@@ -273,6 +280,8 @@ def _joined(text: str, a: tuple[int, int, str], b: tuple[int, int, str]) -> bool
 
 
 def _find_people(text: str, lex: _Lexicon) -> list[tuple[int, int, float]]:
+    if not could_hold_name(text, lex.lower):  # no listed name or title in any case: nothing below can fire
+        return []
     tokens = _tokens(text)
     out: list[tuple[int, int, float]] = []
     i = 0
@@ -329,7 +338,8 @@ def _find_people(text: str, lex: _Lexicon) -> list[tuple[int, int, float]]:
             elif not ambiguous and word not in lex.places:
                 out.append((start, end, 0.35 if _sentence_start(text, tokens, i) else 0.6))
         i += 1
-    return out
+    # lower-case names in chat, and capitalised everyday-word names after a cue ("call Mark", "lunch with June")
+    return out + find_lower_people(text, tokens, lex.lower, out)
 
 
 def _find_places(text: str, lex: _Lexicon) -> list[tuple[int, int, float]]:
@@ -471,7 +481,9 @@ def _blank_pipeline(analyzer: AnalyzerEngine) -> bool:
 
 
 # Recognizer classes whose analyze never reads nlp_artifacts (checked against presidio-analyzer 2.2.366).
-_NLP_FREE = frozenset({"PhoneRecognizer", "IbanRecognizer", "NameListRecognizer", "PlaceListRecognizer"})
+_NLP_FREE = frozenset(
+    {"PhoneRecognizer", "IbanRecognizer", "NameListRecognizer", "PlaceListRecognizer", "InformalEmailRecognizer", "SpokenPhoneRecognizer"}
+)
 
 # Per pattern recognizer: the sha256 (first 16 hex digits) of its regexes as read for this table, and what
 # every match of them needs, given the text, its count of \d digits and the most digits in one of its letter-free
@@ -509,8 +521,10 @@ def _screen_for(rec):
     return None
 
 
-def _flagged(recognizers: list, text: str, entities: list[str]) -> bool:
-    """Any raw result from any of the recognizers (run without NLP artifacts, loaded on first use as the analyzer does)."""
+def _flagged(recognizers: list, text: str, entities: list[str], thresholds: dict[str, float]) -> bool:
+    """Any raw result from any of the recognizers (run without NLP artifacts, loaded on first use as the analyzer does)
+    that could become a finding: a recognizer without context words gets no score boost from the analyzer, so its
+    results below their entity's threshold can never be findings and do not count."""
     digits = len(_DIGIT.findall(text))
     window = _window_digits(text) if digits else 0
     for rec, screen in recognizers:
@@ -523,7 +537,10 @@ def _flagged(recognizers: list, text: str, entities: list[str]) -> bool:
         if not rec.is_loaded:
             rec.load()
             rec.is_loaded = True
-        if rec.analyze(text=text, entities=entities, nlp_artifacts=None):
+        results = rec.analyze(text=text, entities=entities, nlp_artifacts=None)
+        if results and rec.context:
+            return True
+        if any(r.score >= thresholds.get(r.entity_type, 0.0) for r in results or ()):
             return True
     return False
 
@@ -611,7 +628,7 @@ def _analyze(
     With `quick` (see _quick_recognizers), a text no recognizer flags has no findings without running the
     analyzer's NLP pipeline; every other text goes through AnalyzerEngine.analyze unchanged.
     """
-    if quick is not None and not _flagged(quick, text, entities):
+    if quick is not None and not _flagged(quick, text, entities, thresholds):
         return []
     results = analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
     found = [

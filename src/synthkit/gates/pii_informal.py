@@ -1,0 +1,436 @@
+"""PII as people type it in chat: lower-case names in context, spelled-out email addresses, phone numbers in words."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+# --- lower-case names ---------------------------------------------------------------------------------
+#
+# A lower-case word from the first-name list is a name only where the words around it make it one: a cue before
+# it ("call bob", "meeting with bob", "my name is bob", "my sister sarah"), a possessive before a person's thing
+# ("susan's birthday", "susans birthday"), or a listed surname after it ("daniel bell"). A name that is also an
+# everyday word (will, may, june, bill, mark, a place, a language) needs a cue that points at a person and must
+# be followed by the end of the clause or a word that cannot continue a verb or noun phrase ("call mark at 5"
+# yes, "mark my calendar", "may i", "bill payment", "june 5th" no).
+
+# Everyday English words that are also given names in the faker lists, beyond the capitalised-text list in
+# pii.py; lower-case text gives no capital letter to tell them apart.
+_WORD_NAMES = frozenset(
+    """ada ale alma amor ana ani april aura august baba bart bas bebe bibi cal canal cara carol cas che cherry chip
+    clay cord cruz dale dev dex divan dora dusty earl ebony edit edu ember emerald ernest eta fay fern fidel
+    flor flora forum gala gale garnet gay ginger giz gore grace harm harsh hatin hella heather holm honey ina
+    iris isis ivory ivy jade jan jasmine java jet jude june karma kick kike kit lacey lada lance laurel laze lea
+    lex lilo lina lino lore luce luz mar mara mare marina marine mart maud maxi meg meta mica mika mila mina
+    mira misty nada nair nas nazi nova olive ole oni opal oran paz pearl peer pepper pia pier pina piper
+    polly poppy puck rada raf rana raven reed rica rico roan robin roma rowan ruby sage santa sava scot sem sep
+    sever shay sil sol sole sterling sue tia ties till tip tory toy tudor una urban verde violet wally willow
+    wolf wren yara zeno zip sunny sonny rocky rusty sandy candy precious patience prudence constance charity
+    honor valentine christian german roman georgian brit india philippine baptist""".split()
+)
+# Cities, states and countries that are also given names (the place lists in pii.py hold countries and regions,
+# not most cities).
+_PLACE_NAMES = frozenset(
+    """austin dallas houston orlando denver phoenix jackson madison charlotte savannah florence sydney brooklyn
+    aurora chelsea lincoln raleigh tyler augusta helena eugene jordan paris victoria alexandria camden darwin
+    adelaide regina columbia marion trenton sherman vernon georgia virginia carolina dakota montana nevada
+    kingston hamilton preston chester milan rome lima bali elba santiago diego francisco salvador""".split()
+)
+# Short forms of English given names that the faker lists lack.
+_NICKNAMES = frozenset(
+    """will may matt mike dave jim bob ben sam alex nick tony joe steve andy dan pete rob tim greg jeff ed liz kate
+    beth jen jess becky meg sue pat max ted ron don ken ray abby ally maddy nat vicky zach jake josh luke bill
+    chris phil jon tom kat em ollie charlie freddie harry alfie archie sophie ellie millie katie""".split()
+)
+# Voice assistants and brands that are given names too: never a person in a command.
+_NOT_PEOPLE = frozenset("alexa siri cortana bixby google echo chase wells fargo".split())
+
+# Nouns that follow a person's possessive: "susan's birthday", "finlee's bedtime".
+_PERSON_NOUNS = frozenset(
+    """birthday bday b-day anniversary party wedding funeral graduation shower recital game practice lesson lessons
+    phone cell mobile number email address house home place apartment flat room office desk school class teacher
+    car bike flight train appointment meeting schedule calendar contact name mom mum dad mother father wife husband
+    kid kids son daughter brother sister friend friends boyfriend girlfriend partner family parents baby dog cat
+    pet account card gift present bedtime alarm reminder doctor dentist location whereabouts age favorite favourite
+    number's email's birthdays boss job work""".split()
+)
+# Words before a name that make it a name, by strength.
+_STRONG = re.compile(
+    r"(?:\b(?:my name is|my names|name is|name's|named|call me|calls me|called me|under the name|by the name|"
+    r"refer to me as|known as|go by|goes by|nickname is|signed|dear|hi|hello|hey|hiya|yo)|\bname\s*:)\s*[:,-]?\s*$"
+)
+_KIN = re.compile(
+    r"\b(?:friend|mom|mum|mother|dad|father|brother|sister|bro|sis|wife|husband|son|daughter|boss|colleague|coworker|"
+    r"co-worker|roommate|neighbou?r|uncle|aunt|auntie|cousin|grandma|grandpa|granny|nephew|niece|girlfriend|boyfriend|"
+    r"partner|fiance|fiancee|teacher|coach|manager|mr|mrs|ms|miss|dr|doctor|professor|prof|sir|mister)\s*,?\s*$"
+)
+_CONTACT = re.compile(
+    r"\b(?:call|calling|phone|ring|dial|text|texting|txt|sms|message|msg|email|e-mail|mail|ping|tell|ask|remind|"
+    r"invite|notify|inform|facetime|skype|whatsapp|dm|thank|congratulate|meet|visit|contact|contacts|"
+    r"pick up|picking up|drop off)\s*$"
+)
+_SOCIAL = (
+    r"meet|meeting|met|lunch|dinner|breakfast|brunch|coffee|drinks?|call|chat|talk|talking|spoke|speak|speaking|"
+    r"date|appointment|hang out|hanging out|play|playing|playdate|share|sharing|shared|sync|catch up|session|"
+    r"interview|conference|game|movie|trip|event|plans|location|go|going|went"
+)
+_WITH_SOCIAL = re.compile(rf"\b(?:{_SOCIAL})\b(?:\s+[a-z']+){{0,3}}?\s+with\s*$")
+_WITH = re.compile(r"\bwith\s*$")
+_TO = re.compile(
+    r"\b(?:send|sent|give|gave|talk|talked|speak|spoke|write|wrote|reply|replied|respond|say|said|forward|introduce|"
+    r"transfer|pay|paid|lend|lent|owe|text|email|message|show|read|wave|explain|deliver|return|mail|wish)\b"
+    r"(?:\s+[a-z0-9$'.]+){0,4}?\s+to\s*$"
+)
+_FROM = re.compile(
+    r"\b(?:message|messages|text|texts|email|emails|mail|call|calls|voicemail|note|letter|gift|card|hear|heard|news|"
+    r"reply|invite|invitation|request|photos?|pictures?)\s+from\s*$"
+)
+_FOR = re.compile(
+    r"\b(?:contact|gift|present|card|booking|reminder|appointment|tickets?|surprise|party|cake|flowers|note|message|"
+    r"birthday|something)\s+for\s*$"
+)
+_SELF = re.compile(r"\b(?:i'?m|im|i am|this is|it'?s|its|it is)\s*$")
+# What may follow a name that is also an everyday word: the end of the clause, a conjunction, a preposition,
+# a time word; "mark my", "may i", "will it", "bill payment" continue a verb or noun phrase instead.
+_FOLLOWERS = frozenset(
+    """and or but about at on to that if when in for from back later now tonight today tomorrow please pls plz asap
+    re regarding this next so again too also saying telling asking i'm im i'll he's she's hes shes is was has
+    said says wants needs happy merry congrats congratulations thanks thank hi hello hey good""".split()
+)
+_WORD = re.compile(r"[^\W\d_]+")
+_FOLLOWER = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+@dataclass(frozen=True)
+class LowerLexicon:
+    """Lower-cased name lists for chat text: which words are names, which of them are everyday words too."""
+
+    first: frozenset[str]
+    last: frozenset[str]
+    ambiguous: frozenset[str]  # first names that are also everyday words, places, languages
+    triggers: frozenset[str]  # a text none of whose lower-cased word parts is here holds no name finding
+
+
+def lower_lexicon(first: frozenset[str], last: frozenset[str], common: frozenset[str], places: dict, titles: frozenset[str]) -> LowerLexicon:
+    """The chat-text name lists from the capitalised ones (pii._lexicon) and the everyday-word lists."""
+    place_words = {w.lower() for phrases in places.values() for phrase in phrases for w in phrase}
+    low_first = frozenset({w.lower() for w in first} | _NICKNAMES) - _NOT_PEOPLE
+    low_last = frozenset(w.lower() for w in last) - _NOT_PEOPLE
+    ambiguous = frozenset((low_first | low_last) & (common | _WORD_NAMES | _PLACE_NAMES | place_words))
+    parts = {p for w in (*low_first, *low_last, *titles) for p in _WORD.findall(w)}
+    # "susans birthday": a possessive typed without its apostrophe
+    triggers = frozenset(parts | {w + "s" for w in low_first})
+    return LowerLexicon(low_first, low_last, ambiguous, triggers)
+
+
+def could_hold_name(text: str, lex: LowerLexicon) -> bool:
+    """False only when no word of the text (any case) is part of a listed name or a title: no name finding."""
+    return not lex.triggers.isdisjoint(_WORD.findall(text.lower()))
+
+
+def _follower_ok(text: str, end: int) -> bool:
+    """The name ends a clause or is followed by a word that cannot continue a verb or noun phrase."""
+    rest = text[end:].lstrip(" \t")
+    if not rest or rest[0] in ",.!?;:)\n\"'’":
+        return True
+    m = _FOLLOWER.match(rest)
+    if m is None:
+        return False  # a digit: "june 5th", "may 3"
+    return m.group().lower() in _FOLLOWERS
+
+
+def _in_address(text: str, start: int, end: int) -> bool:
+    """The word is glued to an address, handle or path ("sofia.king@", "@sofia", "sofia_88", "bob99")."""
+    before, after = text[start - 1 : start], text[end : end + 2]
+    glued = before.isdigit() or after[:1].isdigit()  # "bob99", "2bob"
+    return glued or before in ("@", ".", "_", "/", "#") or after[:1] in ("@", "_", "/") or (after[:1] == "." and after[1:2].isalnum())
+
+
+def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerLexicon, taken: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """(start, end, score) of lower-case names in context; tokens as pii._tokens gives them (possessive cut off)."""
+    out: list[tuple[int, int, float]] = []
+    busy = [(s, e) for s, e, _ in taken]
+    i = 0
+    while i < len(tokens):
+        start, end, word = tokens[i]
+        name, poss_end = word.lower(), end
+        if not (word.islower() or (word[:1].isupper() and word[1:].islower() and name in lex.ambiguous)):
+            i += 1
+            continue  # capitalised names that are no everyday word are pii._find_people's
+        if name not in lex.first and name.endswith("s") and name[:-1] in lex.first:
+            nxt_word = tokens[i + 1][2].lower() if i + 1 < len(tokens) else ""
+            if nxt_word in _PERSON_NOUNS:  # "susans birthday"
+                name, end = name[:-1], end - 1
+        possessive = text[end:poss_end + 2] in ("'s", "’s") or end < poss_end
+        if name not in lex.first and not (name in lex.last and _KIN.search(text[max(0, start - 20) : start].lower())):
+            i += 1
+            continue
+        if _in_address(text, start, poss_end) or any(s < poss_end and start < e for s, e in busy):
+            i += 1
+            continue
+        ambiguous = name in lex.ambiguous or name not in lex.first
+        prefix = text[max(0, start - 60) : start].lower()
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        after = text[poss_end:]
+        # a listed surname right after: "daniel bell", "mark johnson"
+        pair_end = None
+        if nxt is not None and not possessive and text[end : nxt[0]] == " " and (nxt[2].islower() or not word.islower()):
+            surname = nxt[2].lower()
+            if surname in lex.last and surname not in _PERSON_NOUNS and (surname not in lex.ambiguous or not ambiguous):
+                pair_end = nxt[1]
+        score = 0.0
+        if possessive:
+            noun = _WORD.match(after.lstrip("'’s").lstrip()) if after else None
+            noun_word = noun.group().lower() if noun else ""
+            if noun_word in _PERSON_NOUNS:
+                score = 0.6 if ambiguous else 0.75
+            elif not ambiguous:
+                score = 0.4
+        cue = None
+        if _STRONG.search(prefix) or _KIN.search(prefix):
+            cue = "strong"
+        elif _CONTACT.search(prefix) or _WITH_SOCIAL.search(prefix):
+            cue = "contact"
+        elif _WITH.search(prefix) or _TO.search(prefix) or _FROM.search(prefix) or _FOR.search(prefix) or _SELF.search(prefix):
+            cue = "weak"
+        follows = possessive or pair_end is not None or _follower_ok(text, end)
+        if cue == "strong":
+            score = max(score, 0.55 if ambiguous and follows else 0.8 if not ambiguous else 0.0)
+        elif cue == "contact":
+            score = max(score, 0.55 if ambiguous and follows else 0.75 if not ambiguous else 0.0)
+        elif cue == "weak" and not ambiguous:
+            score = max(score, 0.65 if follows else 0.55)
+        if pair_end is not None and name in lex.first:
+            pair = 0.6 if ambiguous or nxt[2].lower() in lex.ambiguous else 0.7
+            if cue is not None and (not ambiguous or follows):
+                pair = min(0.9, pair + 0.15)
+            if not ambiguous or cue is not None:
+                out.append((start, pair_end, max(pair, score)))
+                i += 2
+                continue
+        if score == 0.0 and not ambiguous and name in lex.first:
+            score = 0.3  # a listed name with nothing around it that says person
+        if score > 0.0:
+            out.append((start, end, score))
+        i += 1
+    return out
+
+
+# --- email addresses as people type or say them -------------------------------------------------------
+#
+# "sam@gmail dot com", "sam at gmail dot com", "sam at gmail.com", "sam (at) gmail (dot) com", "sam @ gmail . com",
+# "john dot smith at outlook dot com", "sam at gmail". An address written the standard way is left to Presidio's
+# EmailRecognizer. Every match holds "@", "at" between white space, or "at" in brackets (the prescreen's regex).
+_PART = r"[a-z0-9](?:[a-z0-9_+-]{0,40}[a-z0-9])?"
+_DOT = r"(?:\.|\s+\.\s+|\s+dot\s+|\s*[\[(]\s*dot\s*[\])]\s*)"  # never a sentence's ". "
+_AT = r"(?P<at>\s*@\s*|\s+at\s+|\s*[\[(]\s*at\s*[\])]\s*)"
+_EMAIL = re.compile(
+    rf"(?<![\w.+'’-])(?P<local>{_PART}(?:{_DOT}{_PART}){{0,3}}){_AT}(?P<domain>{_PART}(?:{_DOT}{_PART}){{0,3}})(?![\w@])",
+    re.IGNORECASE,
+)
+EMAIL_SCREEN = re.compile(r"@|\sat\s|[\[(]\s*at\s*[\])]", re.IGNORECASE)
+_DOT_SPLIT = re.compile(r"\s+\.\s+|\.|\s+dot\s+|\s*[\[(]\s*dot\s*[\])]\s*", re.IGNORECASE)
+_WEBMAIL = frozenset(
+    "gmail googlemail hotmail yahoo ymail outlook icloud aol protonmail proton gmx yandex zoho fastmail hushmail tutanota".split()
+)
+_EMAIL_CUE = re.compile(r"\b(?:e-?mail|mail|address|contact|reach|send|write|inbox)\b", re.IGNORECASE)
+_PRONOUNS = frozenset("i me you us him her them it we they he she".split())
+
+
+@functools.cache
+def _suffixes() -> frozenset[str]:
+    """Top-level domains from tldextract's bundled public suffix snapshot, never the network."""
+    import tldextract
+
+    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    return frozenset(s.rsplit(".", 1)[-1] for s in extractor.tlds if s.isascii())
+
+
+def find_informal_emails(text: str, common: frozenset[str], first_names: frozenset[str]) -> list[tuple[int, int, float]]:
+    """(start, end, score) of email addresses written with "at"/"dot" spelled out, brackets or spaces."""
+    if EMAIL_SCREEN.search(text) is None:
+        return []
+    out = []
+    cue = None
+    for m in _EMAIL.finditer(text):
+        symbol_at = m.group("at").strip() == "@"
+        domain = m.group("domain")
+        labels = [x.lower() for x in _DOT_SPLIT.split(domain)]
+        informal_dots = any(d != "." for d in _DOT_SPLIT.findall(domain))
+        local = m.group("local").lower()
+        if m.group("at") == "@" and not informal_dots and not re.search(r"\s|\bdot\b|[\[(]", local):
+            continue  # a standard address: Presidio's EmailRecognizer's
+        webmail = labels[0] in _WEBMAIL
+        end = m.end()
+        if len(labels) == 1 or labels[-1] not in _suffixes():
+            if not webmail:
+                continue
+            labels, informal_dots, end = labels[:1], False, m.start("domain") + len(labels[0])  # "sam at gmail"
+        words = _WORD.findall(local)
+        plain = len(words) == 1 and words[0] == local  # one word, no digit, dot, "_" or "+"
+        if plain and local in _PRONOUNS:
+            continue  # "email me at gmail dot com" names no address
+        if cue is None:
+            cue = _EMAIL_CUE.search(text) is not None
+        address_like = not plain or local in first_names or cue or not (local in common)
+        if symbol_at:
+            score = 0.85
+        elif len(labels) == 1:
+            score = 0.6 if webmail and (address_like and (not plain or local in first_names or cue)) else 0.0
+        elif informal_dots:
+            score = 0.8 if address_like else 0.0
+        else:  # "sam at gmail.com", "look at google.com"
+            score = 0.75 if webmail or not plain or local in first_names or cue else 0.0
+        if score:
+            out.append((m.start("local"), end, score))
+    return out
+
+
+# --- phone numbers in words ---------------------------------------------------------------------------
+#
+# "five five five one two three four five six seven", "oh seven seven double oh nine...", "555 one two three 4567":
+# runs of digit words and digit groups with nothing but spaces and punctuation between them, read into digits.
+# A run needs at least one digit word (digit groups alone are Presidio's PhoneRecognizer's) and a non-zero digit
+# word or a digit (the prescreen's regex), and 7 to 15 digits.
+_UNITS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())}
+_TEENS = {w: str(10 + i) for i, w in enumerate("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+_TENS = {w: str(20 + 10 * i) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_ZERO_LETTERS = frozenset({"oh", "o"})
+_NUMBER_TOKEN = re.compile(r"[a-z]+|\d+", re.IGNORECASE)
+_RUN_GAP = re.compile(r"[\s,.\-()/+]*")
+PHONE_WORD_SCREEN = re.compile(
+    r"\d|\b(?:" + "|".join(sorted({*list(_UNITS)[1:], *_TEENS, *_TENS})) + r")\b", re.IGNORECASE
+)
+_PHONE_CUE = re.compile(r"\b(?:call|phone|number|cell|mobile|text|reach|dial|contact|tel|ring|whatsapp|landline|fax)\b", re.IGNORECASE)
+
+
+def _read_run(words: list[str]) -> tuple[str, bool]:
+    """The digits a run of number tokens spells, and whether it holds a non-zero digit."""
+    digits: list[str] = []
+    nonzero = False
+    repeat = 1
+    i = 0
+    while i < len(words):
+        w = words[i].lower()
+        if w in ("double", "triple"):
+            repeat = 2 if w == "double" else 3
+            i += 1
+            continue
+        if w.isdigit():
+            d = w
+        elif w in _UNITS:
+            d = _UNITS[w]
+        elif w in _ZERO_LETTERS:
+            d = "0"
+        elif w in _TEENS:
+            d = _TEENS[w]
+        elif w in _TENS:
+            d = _TENS[w]
+            if i + 1 < len(words) and words[i + 1].lower() in _UNITS and words[i + 1].lower() != "zero":
+                d = d[0] + _UNITS[words[i + 1].lower()]
+                i += 1
+        elif w == "hundred":
+            digits.append("00")
+            i += 1
+            continue
+        else:  # pragma: no cover - runs hold number tokens only
+            d = ""
+        nonzero = nonzero or any(c != "0" for c in d)
+        digits.append(d * repeat)
+        repeat = 1
+        i += 1
+    return "".join(digits), nonzero
+
+
+def find_spoken_phones(text: str) -> list[tuple[int, int, float]]:
+    """(start, end, score) of phone numbers written wholly or partly in words."""
+    if PHONE_WORD_SCREEN.search(text) is None:
+        return []
+    out = []
+    run: list[re.Match] = []
+
+    def close() -> None:
+        words = [m.group() for m in run]
+        while words and words[-1].lower() in ("double", "triple", "hundred", "o", "oh"):
+            words.pop()
+            run.pop()
+        while words and (words[0].lower() == "hundred" or words[0].lower() in _ZERO_LETTERS and len(words) > 1 and text[run[0].end() : run[1].start()] != " "):
+            words.pop(0)
+            run.pop(0)
+        if not words or all(w.isdigit() for w in words):
+            return
+        digits, nonzero = _read_run(words)
+        if nonzero and 7 <= len(digits) <= 15:
+            cue = _PHONE_CUE.search(text) is not None
+            score = 0.6 if len(digits) >= 10 else 0.45
+            out.append((run[0].start(), run[-1].end(), min(0.75, score + (0.1 if cue else 0.0))))
+
+    for m in _NUMBER_TOKEN.finditer(text):
+        w = m.group().lower()
+        is_number = w.isdigit() or w in _UNITS or w in _TEENS or w in _TENS or w in _ZERO_LETTERS or w in ("double", "triple", "hundred")
+        joined = bool(run) and _RUN_GAP.fullmatch(text[run[-1].end() : m.start()]) is not None
+        if is_number and (joined or not run):
+            run.append(m)
+            continue
+        if run:
+            close()
+            run = []
+        if is_number:
+            run.append(m)
+    if run:
+        close()
+    return out
+
+
+def informal_recognizers(words) -> list:
+    """Presidio recognizers for spelled-out email addresses and phone numbers in words (Presidio imported lazily).
+
+    Args:
+        words: a callable returning (lower-cased everyday words, lower-cased first names), called on first use.
+    """
+    from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+
+    class _Informal(LocalRecognizer):
+        ENTITY = ""
+
+        def __init__(self) -> None:
+            super().__init__(supported_entities=[self.ENTITY], supported_language="en", name=type(self).__name__)
+
+        def load(self) -> None:
+            """Nothing to load."""
+
+        def spans(self, text: str) -> list[tuple[int, int, float]]:
+            return []
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            if self.ENTITY not in entities:
+                return []
+            return [
+                RecognizerResult(
+                    self.ENTITY, s, e, score,
+                    analysis_explanation=AnalysisExplanation(type(self).__name__, score),
+                    recognition_metadata={
+                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    },
+                )
+                for s, e, score in self.spans(text)
+            ]  # fmt: skip
+
+    class InformalEmailRecognizer(_Informal):
+        ENTITY = "EMAIL_ADDRESS"
+
+        def spans(self, text: str) -> list[tuple[int, int, float]]:
+            if EMAIL_SCREEN.search(text) is None:
+                return []
+            common, first = words()
+            return find_informal_emails(text, common, first)
+
+    class SpokenPhoneRecognizer(_Informal):
+        ENTITY = "PHONE_NUMBER"
+
+        def spans(self, text: str) -> list[tuple[int, int, float]]:
+            return find_spoken_phones(text)
+
+    return [InformalEmailRecognizer(), SpokenPhoneRecognizer()]
