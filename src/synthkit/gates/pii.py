@@ -246,7 +246,7 @@ def _lexicon() -> _Lexicon:
     for words in phrases:
         places.setdefault(words[0], []).append(words)
     ordered = {k: tuple(sorted(v, key=lambda w: (-len(w), w))) for k, v in places.items()}
-    lower = lower_lexicon(frozenset(first), frozenset(last), common, ordered, _TITLES)
+    lower = lower_lexicon(frozenset(first), frozenset(last), common, frozenset(STOP_WORDS), ordered, _TITLES)
     return _Lexicon(frozenset(first), frozenset(last), ordered, common, lower)
 
 
@@ -408,17 +408,49 @@ def _list_recognizers() -> list:
     return [NameListRecognizer(), PlaceListRecognizer()]
 
 
-def _prescreen(entities: list[str], analyzer: AnalyzerEngine) -> re.Pattern[str] | None:
-    """A regex every text with a finding must match, or None when no such cheap check is provably lossless."""
-    if not entities or any(e not in _SCREENABLE for e in entities):
+class _Screen:
+    """Regexes, or the name lists' word check (PERSON from NameListRecognizer), that every text with a finding passes.
+
+    A regex that holds letters (spelled-out addresses, number words) runs only on texts that contain "at" or a
+    number word's first letters; the others run first."""
+
+    def __init__(self, patterns: list[str], names: bool) -> None:
+        fast = [p for p in patterns if p not in _SLOW_SCREENS]
+        self.fast = re.compile("|".join(fast), re.IGNORECASE) if fast else None
+        self.slow = [(_SLOW_SCREENS[p], re.compile(p, re.IGNORECASE)) for p in patterns if p in _SLOW_SCREENS]
+        self.names = names
+
+    def search(self, text: str) -> bool:
+        if self.fast is not None and self.fast.search(text):
+            return True
+        if self.slow:
+            low = text.lower()
+            if any(any(g in low for g in guard) and rx.search(text) for guard, rx in self.slow):
+                return True
+        return self.names and could_hold_name(text, _lexicon().lower)
+
+
+# Substrings every finding behind a letter-bearing screen holds (lower-cased): "@" or "at"; a digit or number word.
+_SLOW_SCREENS = {
+    EMAIL_SCREEN.pattern: ("@", "at"),
+    # a spoken number needs a digit or a non-zero number word (see pii_informal.find_spoken_phones)
+    PHONE_WORD_SCREEN.pattern: (*"0123456789", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "teen", "ty"),
+}
+
+
+def _prescreen(entities: list[str], analyzer: AnalyzerEngine) -> _Screen | None:
+    """A cheap check every text with a finding passes, or None when no such check is provably lossless."""
+    patterned = [e for e in entities if e != "PERSON"]
+    if not entities or any(e not in _SCREENABLE for e in patterned):
         return None
     blank = _blank_pipeline(analyzer)
     for rec in analyzer.registry.get_recognizers(language=LANGUAGE, entities=entities):
         name = type(rec).__name__
         for entity in set(rec.supported_entities) & set(entities):
-            if name not in _SCREENABLE[entity][1] and not (name == "SpacyRecognizer" and blank):
+            allowed = frozenset({"NameListRecognizer"}) if entity == "PERSON" else _SCREENABLE[entity][1]
+            if name not in allowed and not (name == "SpacyRecognizer" and blank):
                 return None
-    return re.compile("|".join(sorted({_SCREENABLE[e][0] for e in entities})), re.IGNORECASE)
+    return _Screen(sorted({_SCREENABLE[e][0] for e in patterned}), "PERSON" in entities)
 
 
 def scan_pii(texts: list[str], params: PiiParams, analyzer: AnalyzerEngine) -> list[list[Finding]]:
@@ -521,12 +553,19 @@ def _screen_for(rec):
     return None
 
 
-def _flagged(recognizers: list, text: str, entities: list[str], thresholds: dict[str, float]) -> bool:
-    """Any raw result from any of the recognizers (run without NLP artifacts, loaded on first use as the analyzer does)
-    that could become a finding: a recognizer without context words gets no score boost from the analyzer, so its
-    results below their entity's threshold can never be findings and do not count."""
+def _quick_results(recognizers: list, text: str, entities: list[str], thresholds: dict[str, float]) -> list | None:
+    """The raw results of the recognizers (run without NLP artifacts, loaded on first use as the analyzer does) when
+    AnalyzerEngine.analyze would only filter and deduplicate them, else None (the analyzer must run).
+
+    The analyzer changes a score only through context enhancement, which skips results of a recognizer without
+    context words and with the base enhance_using_context; results of others send the text to the analyzer.
+    Results below their entity's threshold from context-free recognizers can never be findings.
+    """
+    from presidio_analyzer import EntityRecognizer
+
     digits = len(_DIGIT.findall(text))
     window = _window_digits(text) if digits else 0
+    out = []
     for rec, screen in recognizers:
         if screen == "phone":
             rec = _phone_for(rec, text, window)
@@ -538,11 +577,12 @@ def _flagged(recognizers: list, text: str, entities: list[str], thresholds: dict
             rec.load()
             rec.is_loaded = True
         results = rec.analyze(text=text, entities=entities, nlp_artifacts=None)
-        if results and rec.context:
-            return True
-        if any(r.score >= thresholds.get(r.entity_type, 0.0) for r in results or ()):
-            return True
-    return False
+        if not results:
+            continue
+        if rec.context or type(rec).enhance_using_context is not EntityRecognizer.enhance_using_context:
+            return None
+        out += results
+    return out if any(r.score >= thresholds.get(r.entity_type, 0.0) for r in out) else []
 
 
 # --- phone numbers: only the regions a text holds enough digits for ----------------------------------
@@ -626,11 +666,16 @@ def _analyze(
     """The findings of one text at or above their entity's threshold, sorted by span.
 
     With `quick` (see _quick_recognizers), a text no recognizer flags has no findings without running the
-    analyzer's NLP pipeline; every other text goes through AnalyzerEngine.analyze unchanged.
+    analyzer's NLP pipeline, and one flagged only by context-free recognizers gets the analyzer's own filtering and
+    deduplication of their results; every other text goes through AnalyzerEngine.analyze unchanged.
     """
-    if quick is not None and not _flagged(quick, text, entities, thresholds):
-        return []
-    results = analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
+    results = _quick_results(quick, text, entities, thresholds) if quick is not None else None
+    if results is not None:
+        from presidio_analyzer import EntityRecognizer
+
+        results = EntityRecognizer.remove_duplicates([r for r in results if r.score >= floor])
+    else:
+        results = analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
     found = [
         Finding(r.entity_type, r.start, r.end, float(r.score), text[r.start : r.end])
         for r in results

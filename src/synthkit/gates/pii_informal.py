@@ -55,27 +55,59 @@ _PERSON_NOUNS = frozenset(
     pet account card gift present bedtime alarm reminder doctor dentist location whereabouts age favorite favourite
     number's email's birthdays boss job work""".split()
 )
-# Words before a name that make it a name, by strength.
+# Nouns that only people have, for a possessive typed without its apostrophe ("susans birthday", not "maurices card").
+_PERSON_ONLY_NOUNS = frozenset(
+    """birthday bday b-day anniversary party wedding funeral graduation shower recital phone cell mobile number email
+    address house apartment mom mum dad mother father wife husband kid kids son daughter brother sister friend
+    boyfriend girlfriend parents baby bedtime""".split()
+)
+# Words before a name that make it a name, by strength. The word lists also feed the screen (could_hold_name):
+# a name that is an everyday word fires only after one of these words or before a person's noun.
+_STRONG_PHRASES = (
+    "my name is", "my names", "name is", "name's", "named", "call me", "calls me", "called me", "under the name",
+    "by the name", "refer to me as", "known as", "go by", "goes by", "nickname is", "signed",
+)  # fmt: skip
+_GREETINGS = ("dear", "hi", "hello", "hey", "hiya", "yo")
+_KIN_WORDS = (
+    "friend", "mom", "mum", "mother", "dad", "father", "brother", "sister", "bro", "sis", "wife", "husband", "son",
+    "daughter", "boss", "colleague", "coworker", "co-worker", "roommate", "neighbor", "neighbour", "uncle", "aunt",
+    "auntie", "cousin", "grandma", "grandpa", "granny", "nephew", "niece", "girlfriend", "boyfriend", "partner",
+    "fiance", "fiancee", "teacher", "coach", "manager", "mr", "mrs", "ms", "miss", "dr", "doctor", "professor",
+    "prof", "sir", "mister",
+)  # fmt: skip
+_CONTACT_VERBS = (
+    "call", "calling", "ring", "dial", "text", "texting", "txt", "message", "msg", "email", "e-mail", "ping", "tell",
+    "ask", "remind", "invite", "notify", "inform", "facetime", "skype", "whatsapp", "dm", "thank", "congratulate",
+    "meet", "visit", "contact", "pick up", "picking up", "drop off",
+)  # fmt: skip
+_CONTACT_NOUNS = ("phone", "sms", "mail", "contacts")  # verbs before a plain name; nouns first ("phone bill")
+_SOCIAL_WORDS = (
+    "meet", "meeting", "met", "lunch", "dinner", "breakfast", "brunch", "coffee", "drink", "drinks", "call", "chat",
+    "talk", "talking", "spoke", "speak", "speaking", "date", "appointment", "hang out", "hanging out", "play",
+    "playing", "playdate", "share", "sharing", "shared", "sync", "catch up", "session", "interview", "conference",
+    "game", "movie", "trip", "event", "plans", "location", "go", "going", "went",
+)  # fmt: skip
+_VERB_OPENERS = (
+    "please", "pls", "plz", "to", "and", "then", "can you", "could you", "would you", "will you", "i", "we", "you",
+    "let's", "lets", "need to", "want to", "gotta", "should", "must", "for", "me", "us", "not", "don't", "dont",
+    "also", "just", "now", "later", "go",
+)  # fmt: skip
+
+
+def _alternatives(words) -> str:
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len, reverse=True))
+
+
 _STRONG = re.compile(
-    r"(?:\b(?:my name is|my names|name is|name's|named|call me|calls me|called me|under the name|by the name|"
-    r"refer to me as|known as|go by|goes by|nickname is|signed|dear|hi|hello|hey|hiya|yo)|\bname\s*:)\s*[:,-]?\s*$"
+    rf"(?:\b(?:{_alternatives(_STRONG_PHRASES)})|\bname\s*:"
+    rf"|(?:^|[.!?,;:\n])\s*(?:{_alternatives(_GREETINGS)}))\s*[:,-]?\s*$"  # a greeting opens its sentence ("play hey jude")
 )
-_KIN = re.compile(
-    r"\b(?:friend|mom|mum|mother|dad|father|brother|sister|bro|sis|wife|husband|son|daughter|boss|colleague|coworker|"
-    r"co-worker|roommate|neighbou?r|uncle|aunt|auntie|cousin|grandma|grandpa|granny|nephew|niece|girlfriend|boyfriend|"
-    r"partner|fiance|fiancee|teacher|coach|manager|mr|mrs|ms|miss|dr|doctor|professor|prof|sir|mister)\s*,?\s*$"
-)
-_CONTACT = re.compile(
-    r"\b(?:call|calling|phone|ring|dial|text|texting|txt|sms|message|msg|email|e-mail|mail|ping|tell|ask|remind|"
-    r"invite|notify|inform|facetime|skype|whatsapp|dm|thank|congratulate|meet|visit|contact|contacts|"
-    r"pick up|picking up|drop off)\s*$"
-)
-_SOCIAL = (
-    r"meet|meeting|met|lunch|dinner|breakfast|brunch|coffee|drinks?|call|chat|talk|talking|spoke|speak|speaking|"
-    r"date|appointment|hang out|hanging out|play|playing|playdate|share|sharing|shared|sync|catch up|session|"
-    r"interview|conference|game|movie|trip|event|plans|location|go|going|went"
-)
-_WITH_SOCIAL = re.compile(rf"\b(?:{_SOCIAL})\b(?:\s+[a-z']+){{0,3}}?\s+with\s*$")
+_KIN = re.compile(rf"\b(?:{_alternatives(_KIN_WORDS)})\s*,?\s*$")
+_CONTACT = re.compile(rf"\b(?:{_alternatives(_CONTACT_VERBS + _CONTACT_NOUNS)})\s*$")
+# Contact words that are nouns too ("text message", "email address"): before a name that is also an everyday
+# word they count only as a verb: first in their clause or after a word that opens a verb phrase.
+_CONTACT_VERB = re.compile(rf"(?:^|[.!?,;:\n]|\b(?:{_alternatives(_VERB_OPENERS)}))\s*(?:{_alternatives(_CONTACT_VERBS)})\s*$")
+_WITH_SOCIAL = re.compile(rf"\b(?:{_alternatives(_SOCIAL_WORDS)})\b(?:\s+[a-z']+){{0,3}}?\s+with\s*$")
 _WITH = re.compile(r"\bwith\s*$")
 _TO = re.compile(
     r"\b(?:send|sent|give|gave|talk|talked|speak|spoke|write|wrote|reply|replied|respond|say|said|forward|introduce|"
@@ -99,7 +131,22 @@ _FOLLOWERS = frozenset(
     said says wants needs happy merry congrats congratulations thanks thank hi hello hey good""".split()
 )
 _WORD = re.compile(r"[^\W\d_]+")
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")  # as pii._TOKEN
+_INITIAL = re.compile(r"(?<![^\W\d_])[^\W\d_]\.")
 _FOLLOWER = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+# Every word of the cues an everyday-word name needs (strong, kin, contact, social "with", a person's noun).
+_CUE_WORDS = frozenset(
+    w for phrase in (*_STRONG_PHRASES, "name", *_GREETINGS, *_KIN_WORDS, *_CONTACT_VERBS, *_CONTACT_NOUNS, *_SOCIAL_WORDS,
+                     "with", *_PERSON_NOUNS) for w in re.findall(r"[^\W\d_]+", phrase)
+)  # fmt: skip
+_KIN_PARTS = frozenset(w for phrase in _KIN_WORDS for w in re.findall(r"[^\W\d_]+", phrase))
+# The word right before a name that a strong, kin, contact or social cue ends with.
+_CUE_LAST = frozenset(
+    re.findall(r"[^\W\d_]+", phrase)[-1]
+    for phrase in (*_STRONG_PHRASES, "name", *_GREETINGS, *_KIN_WORDS, *_CONTACT_VERBS, *_CONTACT_NOUNS, "with")
+)
 
 
 @dataclass(frozen=True)
@@ -108,25 +155,72 @@ class LowerLexicon:
 
     first: frozenset[str]
     last: frozenset[str]
-    ambiguous: frozenset[str]  # first names that are also everyday words, places, languages
-    triggers: frozenset[str]  # a text none of whose lower-cased word parts is here holds no name finding
+    ambiguous: frozenset[str]  # names that are also everyday words, places, languages
+    cased: frozenset[str]  # word parts of the capitalised first names and titles pii._find_people reads
+    cased_last: frozenset[str]  # word parts of the capitalised surnames (after an initial: "J. Smith")
+    plain: frozenset[str]  # word parts of lower-cased first names that are no everyday word (and their "s" forms)
+    everyday: frozenset[str]  # word parts of lower-cased first names that are everyday words too (and "s" forms)
 
 
-def lower_lexicon(first: frozenset[str], last: frozenset[str], common: frozenset[str], places: dict, titles: frozenset[str]) -> LowerLexicon:
+def lower_lexicon(
+    first: frozenset[str], last: frozenset[str], common: frozenset[str], stop_words: frozenset[str], places: dict, titles: frozenset[str]
+) -> LowerLexicon:
     """The chat-text name lists from the capitalised ones (pii._lexicon) and the everyday-word lists."""
     place_words = {w.lower() for phrases in places.values() for phrase in phrases for w in phrase}
-    low_first = frozenset({w.lower() for w in first} | _NICKNAMES) - _NOT_PEOPLE
-    low_last = frozenset(w.lower() for w in last) - _NOT_PEOPLE
+    never = _NOT_PEOPLE | (stop_words - _NICKNAMES)  # "someone else's": a function word is no name in lower case
+    # a name that is no single token in lower case ("i̇de": a combining dot) can never match one
+    low_first = frozenset(w for w in {w.lower() for w in first} | _NICKNAMES if _TOKEN.fullmatch(w)) - never
+    low_last = frozenset(w for w in {w.lower() for w in last} if _TOKEN.fullmatch(w)) - never
     ambiguous = frozenset((low_first | low_last) & (common | _WORD_NAMES | _PLACE_NAMES | place_words))
-    parts = {p for w in (*low_first, *low_last, *titles) for p in _WORD.findall(w)}
-    # "susans birthday": a possessive typed without its apostrophe
-    triggers = frozenset(parts | {w + "s" for w in low_first})
-    return LowerLexicon(low_first, low_last, ambiguous, triggers)
+    cased = frozenset(p for w in (*first, *(t.capitalize() for t in titles)) for p in _WORD.findall(w))
+
+    def parts(names) -> frozenset[str]:
+        return frozenset(p for w in names for form in (w, w + "s") for p in _WORD.findall(form))
+
+    everyday = ambiguous & low_first
+    cased_last = frozenset(p for w in last for p in _WORD.findall(w))
+    return LowerLexicon(low_first, low_last, ambiguous, cased, cased_last, parts(low_first - everyday), parts(everyday))
 
 
 def could_hold_name(text: str, lex: LowerLexicon) -> bool:
-    """False only when no word of the text (any case) is part of a listed name or a title: no name finding."""
-    return not lex.triggers.isdisjoint(_WORD.findall(text.lower()))
+    """False only when no rule of pii._find_people or find_lower_people can fire on the text.
+
+    Capitalised rules need an upper-case letter and a listed first name or title as written, or an initial and a
+    listed surname; lower-case rules a first name that is no everyday word, an everyday-word first name and a cue
+    word, or a kin word or title right before a surname. The last text's answer is kept (the prescreen and the
+    name recognizer ask in turn).
+    """
+    if text is _LAST[0]:
+        return _LAST[1]
+    _LAST[0], _LAST[1] = text, _could_hold_name(text, lex)
+    return _LAST[1]
+
+
+_LAST: list = [None, False]
+
+
+def _could_hold_name(text: str, lex: LowerLexicon) -> bool:
+    if not text.islower():
+        words = _WORD.findall(text)
+        if not lex.cased.isdisjoint(words):
+            return True
+        if _INITIAL.search(text) is not None and not lex.cased_last.isdisjoint(words):
+            return True
+    lows = _WORD.findall(text.lower())
+    low = set(lows)
+    if not lex.plain.isdisjoint(low):
+        return True
+    if not lex.everyday.isdisjoint(low) and not _CUE_WORDS.isdisjoint(low):
+        # an everyday-word name right after a cue's last word, or before a person's noun ("will's birthday")
+        for i, w in enumerate(lows):
+            if w in lex.everyday:
+                before = lows[i - 1] if i else ""
+                after = lows[i + 1 : i + 3]
+                if before in _CUE_LAST or after[:1] and after[0] in _PERSON_NOUNS or after[:1] == ["s"] and after[1:] and after[1] in _PERSON_NOUNS:
+                    return True
+    if _KIN_PARTS.isdisjoint(low) or lex.last.isdisjoint(low):
+        return False
+    return any(a in _KIN_PARTS and b in lex.last for a, b in zip(lows, lows[1:]))
 
 
 def _follower_ok(text: str, end: int) -> bool:
@@ -160,7 +254,7 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
             continue  # capitalised names that are no everyday word are pii._find_people's
         if name not in lex.first and name.endswith("s") and name[:-1] in lex.first:
             nxt_word = tokens[i + 1][2].lower() if i + 1 < len(tokens) else ""
-            if nxt_word in _PERSON_NOUNS:  # "susans birthday"
+            if nxt_word in _PERSON_ONLY_NOUNS:  # "susans birthday"
                 name, end = name[:-1], end - 1
         possessive = text[end:poss_end + 2] in ("'s", "’s") or end < poss_end
         if name not in lex.first and not (name in lex.last and _KIN.search(text[max(0, start - 20) : start].lower())):
@@ -190,7 +284,7 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
         cue = None
         if _STRONG.search(prefix) or _KIN.search(prefix):
             cue = "strong"
-        elif _CONTACT.search(prefix) or _WITH_SOCIAL.search(prefix):
+        elif (_CONTACT_VERB if ambiguous else _CONTACT).search(prefix) or _WITH_SOCIAL.search(prefix):
             cue = "contact"
         elif _WITH.search(prefix) or _TO.search(prefix) or _FROM.search(prefix) or _FOR.search(prefix) or _SELF.search(prefix):
             cue = "weak"
@@ -203,9 +297,9 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
             score = max(score, 0.65 if follows else 0.55)
         if pair_end is not None and name in lex.first:
             pair = 0.6 if ambiguous or nxt[2].lower() in lex.ambiguous else 0.7
-            if cue is not None and (not ambiguous or follows):
+            if cue in ("strong", "contact") or (cue == "weak" and not ambiguous):
                 pair = min(0.9, pair + 0.15)
-            if not ambiguous or cue is not None:
+            if not ambiguous or cue in ("strong", "contact"):
                 out.append((start, pair_end, max(pair, score)))
                 i += 2
                 continue
@@ -229,11 +323,15 @@ _EMAIL = re.compile(
     rf"(?<![\w.+'’-])(?P<local>{_PART}(?:{_DOT}{_PART}){{0,3}}){_AT}(?P<domain>{_PART}(?:{_DOT}{_PART}){{0,3}})(?![\w@])",
     re.IGNORECASE,
 )
-EMAIL_SCREEN = re.compile(r"@|\sat\s|[\[(]\s*at\s*[\])]", re.IGNORECASE)
-_DOT_SPLIT = re.compile(r"\s+\.\s+|\.|\s+dot\s+|\s*[\[(]\s*dot\s*[\])]\s*", re.IGNORECASE)
-_WEBMAIL = frozenset(
-    "gmail googlemail hotmail yahoo ymail outlook icloud aol protonmail proton gmx yandex zoho fastmail hushmail tutanota".split()
+_WEBMAIL_NAMES = (
+    "gmail googlemail hotmail yahoo ymail outlook icloud aol protonmail proton gmx yandex zoho fastmail hushmail tutanota"
 )
+# Every match holds "@", or "at" between spaces or in brackets followed by a webmail name or a label and a dot.
+EMAIL_SCREEN = re.compile(
+    rf"@|(?:\sat\s+|[\[(]\s*at\s*[\])]\s*)(?:(?:{_WEBMAIL_NAMES.replace(' ', '|')})(?![\w@])|{_PART}{_DOT})", re.IGNORECASE
+)
+_DOT_SPLIT = re.compile(r"\s+\.\s+|\.|\s+dot\s+|\s*[\[(]\s*dot\s*[\])]\s*", re.IGNORECASE)
+_WEBMAIL = frozenset(_WEBMAIL_NAMES.split())
 _EMAIL_CUE = re.compile(r"\b(?:e-?mail|mail|address|contact|reach|send|write|inbox)\b", re.IGNORECASE)
 _PRONOUNS = frozenset("i me you us him her them it we they he she".split())
 
@@ -299,9 +397,13 @@ _TENS = {w: str(20 + 10 * i) for i, w in enumerate("twenty thirty forty fifty si
 _ZERO_LETTERS = frozenset({"oh", "o"})
 _NUMBER_TOKEN = re.compile(r"[a-z]+|\d+", re.IGNORECASE)
 _RUN_GAP = re.compile(r"[\s,.\-()/+]*")
-PHONE_WORD_SCREEN = re.compile(
-    r"\d|\b(?:" + "|".join(sorted({*list(_UNITS)[1:], *_TEENS, *_TENS})) + r")\b", re.IGNORECASE
-)
+_ANY_NUMBER_WORD = "|".join(sorted({*_UNITS, *_TEENS, *_TENS, *_ZERO_LETTERS, "double", "triple", "hundred"}))
+# Every run holds a digit, or (7 digits at most 3 a word) three number words with only gaps between them.
+PHONE_WORD_SCREEN = re.compile(rf"\d|\b(?:{_ANY_NUMBER_WORD})(?:[\s,.\-()/+]+(?:{_ANY_NUMBER_WORD})\b){{2}}", re.IGNORECASE)
+_NUMBER_WORDS = re.compile(
+    r"\b(?:" + "|".join(sorted({*_UNITS, *_TEENS, *_TENS, *_ZERO_LETTERS, "double", "triple", "hundred"})) + r")\b"
+)  # on lower-cased text
+_DIGIT = re.compile(r"\d")
 _PHONE_CUE = re.compile(r"\b(?:call|phone|number|cell|mobile|text|reach|dial|contact|tel|ring|whatsapp|landline|fax)\b", re.IGNORECASE)
 
 
@@ -345,8 +447,9 @@ def _read_run(words: list[str]) -> tuple[str, bool]:
 
 def find_spoken_phones(text: str) -> list[tuple[int, int, float]]:
     """(start, end, score) of phone numbers written wholly or partly in words."""
-    if PHONE_WORD_SCREEN.search(text) is None:
-        return []
+    words = _NUMBER_WORDS.findall(text.lower())
+    if not words or 3 * len(words) + len(_DIGIT.findall(text)) < 7:
+        return []  # a number word gives at most 3 digits ("triple five", "twenty one"), a run needs 7
     out = []
     run: list[re.Match] = []
 
