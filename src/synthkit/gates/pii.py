@@ -322,16 +322,21 @@ def _find_people(text: str, lex: _Lexicon) -> list[tuple[int, int, float]]:
                 continue
         if word in lex.first and _capitalized(word):
             ambiguous = low in lex.common
+            never = low in lex.lower.never  # a date or holiday word ("on March 28") is a name only in a full name
             j = run(i + 1, limit=3)
             if j > i + 1:
-                # 3. a listed first name and capitalized words: "Sarah Connor", "Will Thompson" (surname listed)
+                # 3. a listed first name and capitalized words: "Sarah Connor", "Will Thompson" (surname listed),
+                # "Jan Kowalski" (not "Easter Sunday")
                 tail = [t[2] for t in tokens[i + 1 : j]]
-                if not ambiguous or any(t in lex.last for t in tail):
+                dated = never and any(t.lower() in lex.lower.never for t in tail)
+                if not dated and (not ambiguous or any(t in lex.last for t in tail)):
                     out.append((start, tokens[j - 1][1], 0.85))
                     i = j
                     continue
             # 4. a first name alone: scored by its context
-            if _STRONG_CUE.search(prefix):
+            if never:
+                pass
+            elif _STRONG_CUE.search(prefix):
                 out.append((start, end, 0.75))
             elif not ambiguous and word not in lex.places and _WEAK_CUE.search(prefix):
                 out.append((start, end, 0.7))

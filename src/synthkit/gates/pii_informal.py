@@ -6,6 +6,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from synthkit.gates.name_words import GREETED, date_words, faker_names, function_words, geo_places, read_everyday
+
 # --- lower-case names ---------------------------------------------------------------------------------
 #
 # A lower-case word from the first-name list is a name only where the words around it make it one: a cue before
@@ -78,7 +80,7 @@ _KIN_WORDS = (
 _CONTACT_VERBS = (
     "call", "calling", "ring", "dial", "text", "texting", "txt", "message", "msg", "email", "e-mail", "ping", "tell",
     "ask", "remind", "invite", "notify", "inform", "facetime", "skype", "whatsapp", "dm", "thank", "congratulate",
-    "meet", "visit", "contact", "pick up", "picking up", "drop off",
+    "meet", "contact", "pick up", "picking up", "drop off",
 )  # fmt: skip
 _CONTACT_NOUNS = ("phone", "sms", "mail", "contacts")  # verbs before a plain name; nouns first ("phone bill")
 _SOCIAL_WORDS = (
@@ -156,6 +158,8 @@ class LowerLexicon:
     first: frozenset[str]
     last: frozenset[str]
     ambiguous: frozenset[str]  # names that are also everyday words, places, languages
+    never: frozenset[str]  # words that are never a name: function words, dates, holidays, greeted groups
+    cased_first: frozenset[str]  # the capitalised first names pii._find_people reads (as written)
     cased: frozenset[str]  # word parts of the capitalised first names and titles pii._find_people reads
     cased_last: frozenset[str]  # word parts of the capitalised surnames (after an initial: "J. Smith")
     plain: frozenset[str]  # word parts of lower-cased first names that are no everyday word (and their "s" forms)
@@ -165,13 +169,16 @@ class LowerLexicon:
 def lower_lexicon(
     first: frozenset[str], last: frozenset[str], common: frozenset[str], stop_words: frozenset[str], places: dict, titles: frozenset[str]
 ) -> LowerLexicon:
-    """The chat-text name lists from the capitalised ones (pii._lexicon) and the everyday-word lists."""
+    """The chat-text name lists: the capitalised ones (pii._lexicon) and every faker locale's, lower-cased."""
     place_words = {w.lower() for phrases in places.values() for phrase in phrases for w in phrase}
-    never = _NOT_PEOPLE | (stop_words - _NICKNAMES)  # "someone else's": a function word is no name in lower case
+    all_first, all_last = faker_names()
+    # "someone else's", "theres", "on jan 28", "hi team": a function word, date or greeted group is no name
+    never = frozenset(_NOT_PEOPLE | (function_words(stop_words) - _NICKNAMES) | date_words() | set(GREETED))
     # a name that is no single token in lower case ("i̇de": a combining dot) can never match one
-    low_first = frozenset(w for w in {w.lower() for w in first} | _NICKNAMES if _TOKEN.fullmatch(w)) - never
-    low_last = frozenset(w for w in {w.lower() for w in last} if _TOKEN.fullmatch(w)) - never
-    ambiguous = frozenset((low_first | low_last) & (common | _WORD_NAMES | _PLACE_NAMES | place_words))
+    low_first = frozenset(w for w in {w.lower() for w in first} | all_first | _NICKNAMES if _TOKEN.fullmatch(w)) - never
+    low_last = frozenset(w for w in {w.lower() for w in last} | all_last if _TOKEN.fullmatch(w)) - never
+    words = common | _WORD_NAMES | _PLACE_NAMES | place_words | geo_places() | read_everyday()
+    ambiguous = frozenset((low_first | low_last) & words)
     cased = frozenset(p for w in (*first, *(t.capitalize() for t in titles)) for p in _WORD.findall(w))
 
     def parts(names) -> frozenset[str]:
@@ -179,7 +186,7 @@ def lower_lexicon(
 
     everyday = ambiguous & low_first
     cased_last = frozenset(p for w in last for p in _WORD.findall(w))
-    return LowerLexicon(low_first, low_last, ambiguous, cased, cased_last, parts(low_first - everyday), parts(everyday))
+    return LowerLexicon(low_first, low_last, ambiguous, never, first, cased, cased_last, parts(low_first - everyday), parts(everyday))
 
 
 def could_hold_name(text: str, lex: LowerLexicon) -> bool:
@@ -241,21 +248,111 @@ def _in_address(text: str, start: int, end: int) -> bool:
     return glued or before in ("@", ".", "_", "/", "#") or after[:1] in ("@", "_", "/") or (after[:1] == "." and after[1:2].isalnum())
 
 
+# Cues that point at a person only for a listed name that is no everyday word (everyday-word names need the strong
+# cues above): questions about someone ("did X reply", "how old is X", "where is X"), a plain "for X" / "from X" /
+# "visit X", and after the name: a verb ("X made", "X called"), "X and i", "X to/from my contacts".
+_QUESTION = re.compile(
+    r"(?:^|[.!?,;:\n])\s*(?:(?:so|and|but|hey|hi|ok|okay|please|pls|also|then)\s+)?"
+    r"(?:(?:how\s+old|how\s+tall|how|where|when|what|why|who|whom)\s+)?"
+    r"(?:did|does|do|is|was|has|had|will|would|can|could|should|are|were|didnt|doesnt|isnt|hasnt|wasnt)\s*$"
+)
+_PLAIN_BEFORE = re.compile(r"\b(?:for|from|visit|visiting|visited|thanks|thank\s+you|love|miss|congrats|congratulations)\s*$")
+_SUBJECT_VERBS = frozenset(
+    """said says say called calls call texted texts emailed emails messaged wrote writes sent sends made makes asked
+    asks told tells wants want needs need wanted needed is was has had will would can could should just left leaves
+    came comes got gets bought buys gave gives paid pays owes likes loves hates lives lived works worked knows
+    thinks replied replies mentioned posted shared invited booked took went goes did does didnt doesnt didn't
+    doesn't isn't wasn't won't wont can't cant hasn't hasnt hadn't has isnt wasnt is's recommended suggested
+    picked dropped arrives arrived arriving landed lands moved moves turns turned starts started finished
+    forgot remembered mentioned signed sold sent created recorded shot sang wrote drew cooked baked""".split()
+)
+_ROUTE = re.compile(r"\s+to\s")  # "a flight from boston to miami": places
+_TRAVEL = re.compile(r"\b(?:fly|flying|flight|flights|travel|travelling|traveling|trip|drive|driving|train|bus|ticket|tickets|route|directions|distance|miles|fare|commute)\b")
+_AND_ME = re.compile(r"\s*(?:and|&|n)\s+(?:i|me|myself)\b")
+_CONTACTS_AFTER = re.compile(r"\s+(?:to|from|in|into|on)\s+(?:my\s+|the\s+)?(?:contacts?|contact\s+list|address\s+book|phone\s*book)\b")
+# Things a person has, for a possessive of a listed plain name ("leons soccer practice", "maya's playlist").
+_PERSONAL_THINGS = _PERSON_NOUNS | frozenset(
+    """soccer football basketball baseball hockey tennis swim swimming dance dancing ballet karate piano guitar violin
+    drum drums band homework playlist music song songs photo photos picture pictures pics video videos book books
+    toy toys clothes shoes bag keys wallet laptop computer ipad tablet appointment surgery checkup therapy treatment
+    medicine medication meds pills present presents gifts dinner lunch breakfast pickup dropoff ride rides visit
+    flight plane bus lessons tutor tutoring camp daycare club concert show match race test exam grades report
+    application order package delivery number address mail messages texts voicemail""".split()
+)
+# Words after "X's" that make X a business, not a person ("is denny's open", "macy's hours", "trader joe's near me").
+_BUSINESS_AFTER = frozenset(
+    """open opens opening close closes closing closed hours restaurant restaurants store stores shop shops menu
+    near nearby location locations deliver delivers delivery accept accepts take takes sell sells serve serves
+    have has carry carries offer offers website app coupon coupons sale reservations reservation drive thru
+    grill bar cafe diner pub kitchen pizza burger burgers chicken review reviews rating ratings is was are""".split()
+)
+_PLACE_PREPOSITIONS = frozenset("at from to near in into inside outside".split())
+_DETERMINERS = frozenset("a an the my your his her our their its this that these those every each any some no".split())
+_TITLE_WORDS = frozenset("mr mrs ms miss dr doctor professor prof sir mister".split())
+# Words of every cue, for reading a mistyped cue word as the cue ("cll bob", "meeting wih bob", "remnid bob").
+_CUE_VOCAB = frozenset(
+    w for phrase in (*_STRONG_PHRASES, *_KIN_WORDS, *_CONTACT_VERBS, *_CONTACT_NOUNS, *_SOCIAL_WORDS, *_VERB_OPENERS)
+    for w in re.findall(r"[^\W\d_]+", phrase)
+) | frozenset(
+    """with name send sent give gave talk talked speak spoke write wrote reply replied respond forward introduce
+    transfer pay paid lend lent owe message show read deliver return mail from messages texts emails letter
+    gift invite invitation request photos pictures contact present booking reminder appointment tickets surprise
+    party cake flowers note birthday something how old where when what did does has is was will""".split()
+)  # fmt: skip
+_KNOWN = _CUE_VOCAB | _PERSONAL_THINGS | _FOLLOWERS | _SUBJECT_VERBS | _DETERMINERS
+
+
+@functools.lru_cache(maxsize=65536)
+def _as_cue_word(word: str, vocab: frozenset[str] = _CUE_VOCAB) -> str:
+    """The cue word a mistyped word stands for (one letter swapped, dropped, doubled or changed; first letter kept)."""
+    if word in _KNOWN or len(word) < 3:
+        return word
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    forms = {word[:i] + word[i + 1 :] for i in range(1, len(word))}
+    forms |= {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 1)}
+    forms |= {word[:i] + c + word[i + 1 :] for i in range(1, len(word)) for c in letters}
+    forms |= {word[:i] + c + word[i:] for i in range(1, len(word) + 1) for c in letters}
+    hits = sorted(w for w in forms if len(w) >= 4 and w in vocab)
+    return hits[0] if len(hits) == 1 else word
+
+
+def _untypo(text: str, vocab: frozenset[str] = _CUE_VOCAB) -> str:
+    return _LOWER_WORD.sub(lambda m: _as_cue_word(m.group(), vocab), text)
+
+
+_LOWER_WORD = re.compile(r"[a-z]+")
+
+
+def _business_after(after: str) -> bool:
+    """The text after "X's" reads as a business: nothing, a place word or a verb of trade ("is denny's open")."""
+    m = _FOLLOWER.match(after.lstrip())
+    return m is None or m.group().lower() in _BUSINESS_AFTER
+
+
 def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerLexicon, taken: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
     """(start, end, score) of lower-case names in context; tokens as pii._tokens gives them (possessive cut off)."""
     out: list[tuple[int, int, float]] = []
     busy = [(s, e) for s, e, _ in taken]
-    i = 0
+    i, after_determiner = 0, -1
     while i < len(tokens):
         start, end, word = tokens[i]
         name, poss_end = word.lower(), end
-        if not (word.islower() or (word[:1].isupper() and word[1:].islower() and name in lex.ambiguous)):
+        titled = word[:1].isupper() and word[1:].islower()
+        formal = titled and i + 1 < len(tokens) and tokens[i + 1][2][:1].isupper() and text[end : tokens[i + 1][0]] == " "
+        if name in lex.never or formal or not (word.islower() or (titled and (name in lex.ambiguous or word not in lex.cased_first))):
             i += 1
-            continue  # capitalised names that are no everyday word are pii._find_people's
-        if name not in lex.first and name.endswith("s") and name[:-1] in lex.first:
-            nxt_word = tokens[i + 1][2].lower() if i + 1 < len(tokens) else ""
-            if nxt_word in _PERSON_ONLY_NOUNS:  # "susans birthday"
-                name, end = name[:-1], end - 1
+            continue  # capitalised runs ("Mark Johnson", "Bradford City") and listed plain names are pii._find_people's
+        listed = name in lex.first or name in lex.last or name[:-1] in lex.first
+        if listed and i and text[tokens[i - 1][1] : start] == " " and (tokens[i - 1][2].lower() in _DETERMINERS or i - 1 == after_determiner):
+            after_determiner = i
+            i += 1
+            continue  # "my doctor's", "the ben franklin bridge": a name takes no determiner
+        nxt_word = tokens[i + 1][2].lower() if i + 1 < len(tokens) else ""
+        s_possessive = False
+        if name.endswith("s") and name[:-1] in lex.first and text[end : end + 1] == " ":
+            plain = name[:-1] not in lex.ambiguous
+            if (name not in lex.first and nxt_word in _PERSON_ONLY_NOUNS) or plain and _untypo(nxt_word, _PERSONAL_THINGS) in _PERSONAL_THINGS:
+                name, end, s_possessive = name[:-1], end - 1, True  # "susans birthday", "leons soccer practice"
         possessive = text[end:poss_end + 2] in ("'s", "’s") or end < poss_end
         if name not in lex.first and not (name in lex.last and _KIN.search(text[max(0, start - 20) : start].lower())):
             i += 1
@@ -265,28 +362,45 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
             continue
         ambiguous = name in lex.ambiguous or name not in lex.first
         prefix = text[max(0, start - 60) : start].lower()
+        if not ambiguous:
+            prefix = _untypo(prefix)  # a mistyped cue still points at a listed plain name
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         after = text[poss_end:]
         # a listed surname right after: "daniel bell", "mark johnson"
         pair_end = None
         if nxt is not None and not possessive and text[end : nxt[0]] == " " and (nxt[2].islower() or not word.islower()):
             surname = nxt[2].lower()
-            if surname in lex.last and surname not in _PERSON_NOUNS and (surname not in lex.ambiguous or not ambiguous):
+            plausible = surname not in _PERSON_NOUNS and surname not in _SUBJECT_VERBS  # not "michael will reserve"
+            if surname in lex.last and plausible and (surname not in lex.ambiguous or not ambiguous):
                 pair_end = nxt[1]
         score = 0.0
         if possessive:
             noun = _WORD.match(after.lstrip("'’s").lstrip()) if after else None
             noun_word = noun.group().lower() if noun else ""
+            if i and tokens[i - 1][2].lower() in _PLACE_PREPOSITIONS and noun_word not in _PERSON_NOUNS:
+                i += 1
+                continue  # "a table at sammy's crab shack", "a charge from dave's video": a business
             if noun_word in _PERSON_NOUNS:
                 score = 0.6 if ambiguous else 0.75
+            elif not ambiguous and (s_possessive or not _business_after(after.lstrip("'’s"))):
+                score = 0.6  # "maya's playlist", "leons soccer practice"; not "is denny's open"
             elif not ambiguous:
                 score = 0.4
         cue = None
-        if _STRONG.search(prefix) or _KIN.search(prefix):
+        kin = _KIN.search(prefix)
+        if kin and ambiguous and word.islower() and _WORD.findall(kin.group())[-1] in _TITLE_WORDS:
+            kin = None  # "dr pepper": a title before a lower-case everyday word names no one
+        if _STRONG.search(prefix) or kin:
             cue = "strong"
         elif (_CONTACT_VERB if ambiguous else _CONTACT).search(prefix) or _WITH_SOCIAL.search(prefix):
             cue = "contact"
         elif _WITH.search(prefix) or _TO.search(prefix) or _FROM.search(prefix) or _FOR.search(prefix) or _SELF.search(prefix):
+            cue = "weak"
+        elif not ambiguous and not (possessive and _business_after(after.lstrip("'’s"))) and (
+            _QUESTION.search(prefix) or (_PLAIN_BEFORE.search(prefix) and not (_ROUTE.match(after) and _TRAVEL.search(prefix)))
+            or _AND_ME.match(after) or _CONTACTS_AFTER.match(after)
+            or (not possessive and _untypo(nxt_word, _SUBJECT_VERBS) in _SUBJECT_VERBS and text[end : end + 1] == " ")
+        ):  # fmt: skip
             cue = "weak"
         follows = possessive or pair_end is not None or _follower_ok(text, end)
         if cue == "strong":
