@@ -13,6 +13,7 @@ Exits 0 with {"skipped": ...} when the datasets folder is absent.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -127,8 +128,9 @@ HARD_NEGATIVES = [
     "meet me at the cafe. it is on main street", "count one two three", "i'm at work. it is late", "play hey jude",
     "text message failed to send", "email address change please", "how do i say thank you in german", "flight to austin on may 3rd",
 ]  # fmt: skip
-NAME_LOCALES = ("en_US", "en_GB")  # names the recognizer's lists hold
-HELD_OUT_LOCALES = ("en_NZ", "en_KE", "en_NG", "en_PK")  # English-speaking locales the lists do not use
+NAME_LOCALES = ("en_US", "en_GB")  # names of the capitalised-text lists
+# English-speaking locales outside the capitalised-text lists (the chat-text lists take every faker locale)
+OTHER_LOCALES = ("en_NZ", "en_KE", "en_NG", "en_PK")
 AMBIGUOUS_NAMES = ["will", "may", "june", "bill", "mark", "grace", "robin", "april", "jade", "chase"]
 
 
@@ -164,7 +166,7 @@ def informal_set(n: int = 1500, seed: int = 13, typo_rate: float = 0.06) -> list
     from faker import Faker
 
     r = random.Random(seed)
-    fakers = {loc: Faker(loc) for loc in (*NAME_LOCALES, *HELD_OUT_LOCALES)}
+    fakers = {loc: Faker(loc) for loc in (*NAME_LOCALES, *OTHER_LOCALES)}
     for i, f in enumerate(fakers.values()):
         f.seed_instance(seed + i)
     rows = []
@@ -172,8 +174,8 @@ def informal_set(n: int = 1500, seed: int = 13, typo_rate: float = 0.06) -> list
         kind = ("person", "person", "email", "phone", "none")[i % 5]
         lower, drop_apostrophes = r.random() < 0.6, r.random() < 0.5
         if kind == "person":
-            source = "ambiguous" if r.random() < 0.1 else "held_out" if r.random() < 0.2 else "listed"
-            fk = fakers[r.choice(HELD_OUT_LOCALES if source == "held_out" else NAME_LOCALES)]
+            source = "ambiguous" if r.random() < 0.1 else "other_locales" if r.random() < 0.2 else "listed"
+            fk = fakers[r.choice(OTHER_LOCALES if source == "other_locales" else NAME_LOCALES)]
             first = r.choice(AMBIGUOUS_NAMES) if source == "ambiguous" else fk.first_name()
             template = r.choice(PERSON_TEMPLATES)
             value = f"{first} {fk.last_name()}" if "{f}" in template else first
@@ -238,14 +240,51 @@ def pii_informal(rows: list[dict], params: PiiParams, analyzer) -> dict:
     return out
 
 
-def flagged_by_label(texts: list[str], params: PiiParams, analyzer) -> dict[str, float]:
-    """Share of texts with a finding, per entity."""
-    found = scan_pii(texts, params, analyzer)
-    counts: dict[str, int] = {}
-    for fs in found:
-        for e in {f.entity for f in fs}:
-            counts[e] = counts.get(e, 0) + 1
-    return {e: round(counts.get(e, 0) / len(texts), 4) for e in sorted(params.entities)}
+REVIEW_FILE = Path(__file__).with_name("pii_real_texts_review.json")
+
+
+def finding_key(text: str, span: str) -> str:
+    """The review file's key of one finding: a hash of the text and the flagged words."""
+    return f"{hashlib.sha1(text.encode()).hexdigest()[:12]}:{span}"
+
+
+def flagged_by_label(rows: list[dict], params: PiiParams, analyzer, review: dict[str, bool]) -> dict:
+    """Per intent label: the share of real texts with a finding, and the share whose findings include words a person
+    judged no real name (review file: finding key -> true when the words are a person's name)."""
+    found = scan_pii([r["text"] for r in rows], params, analyzer)
+    by_label: dict[str, list[int]] = {}
+    flagged = []
+    for row, fs in zip(rows, found):
+        counts = by_label.setdefault(row["label"], [0, 0, 0, 0])  # texts, flagged, false, unreviewed
+        counts[0] += 1
+        if not fs:
+            continue
+        verdicts = [review.get(finding_key(row["text"], f.text)) for f in fs]
+        counts[1] += 1
+        counts[2] += any(v is False for v in verdicts)
+        counts[3] += any(v is None for v in verdicts)
+        real = None if any(v is None for v in verdicts) else all(verdicts)
+        flagged.append({"label": row["label"], "text": row["text"], "findings": [[f.entity, f.text] for f in fs], "real_name": real})
+    labels = {
+        label: {"texts": n, "flagged": k, "flagged_share": round(k / n, 4), "false_positive": fp,
+                "false_positive_share": round(fp / n, 4), "unreviewed": u}
+        for label, (n, k, fp, u) in sorted(by_label.items())
+    }  # fmt: skip
+    over = [label for label, v in labels.items() if v["flagged_share"] > 0.01]
+    return {
+        "texts": len(rows),
+        "flagged": sum(v["flagged"] for v in labels.values()),
+        "false_positive": sum(v["false_positive"] for v in labels.values()),
+        "unreviewed": sum(v["unreviewed"] for v in labels.values()),
+        "labels": len(labels),
+        "labels_flagged_over_1pct": over,
+        "labels_false_positive_over_1pct": [label for label, v in labels.items() if v["false_positive_share"] > 0.01],
+        "labels_over_1pct_only_through_real_names": [
+            label for label in over if labels[label]["false_positive"] == 0 and labels[label]["unreviewed"] == 0
+        ],
+        "by_label": labels,
+        "flagged_texts": flagged,
+    }
 
 
 def toxicity_davidson(rows: list[dict], params: ToxicityParams) -> dict:
@@ -306,8 +345,10 @@ def main() -> int:
 
     clean = []
     sizes = {}
+    real_rows = {}
     for name in ("clinc150", "banking77"):
-        texts = sample([r["text"] for r in read_jsonl(needed[name]) if r["split"] == "test"], args.max_texts)
+        real_rows[name] = sample([r for r in read_jsonl(needed[name]) if r["split"] == "test"], args.max_texts)
+        texts = [r["text"] for r in real_rows[name]]
         sizes[name] = len(texts)
         clean += [(name, x) for x in texts]
     texts = [x for _, x in clean]
@@ -330,9 +371,8 @@ def main() -> int:
     t = time.perf_counter()
     informal = pii_informal(informal_set(), defaults, analyzer)
     informal["seconds"] = round(time.perf_counter() - t, 2)
-    informal["flagged_by_label_default_params"] = {
-        name: flagged_by_label([x for n, x in clean if n == name], defaults, analyzer) for name in sizes
-    }
+    review = json.loads(REVIEW_FILE.read_text(encoding="utf-8"))["findings"]
+    informal["real_texts_default_params"] = {name: flagged_by_label(rows, defaults, analyzer, review) for name, rows in real_rows.items()}
     informal["entities"] = {k: {"threshold": v.threshold, "action": v.action} for k, v in sorted(defaults.entities.items())}
     pii["false_positive_texts_by_entity"] = dict(sorted(by_entity.items()))
     toxicity["false_positive_rate"] = round(sum(flagged_tox) / len(texts), 4)

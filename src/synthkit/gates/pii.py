@@ -201,9 +201,14 @@ def _faker_provider(kind: str, locale: str):
     return importlib.import_module(f"faker.providers.{kind}.{locale}").Provider
 
 
+_SHIPPED_LEXICON: list = []  # the parent's lists, handed to a worker process (see _init_worker)
+
+
 @functools.cache
 def _lexicon() -> _Lexicon:
     """Build the lists once from faker's bundled locale data (no network, no model)."""
+    if _SHIPPED_LEXICON:
+        return _SHIPPED_LEXICON[0]
     try:
         from faker.providers.date_time import Provider as DateTimeProvider
         from faker.providers.lorem.en_US import Provider as Lorem
@@ -699,9 +704,11 @@ def resolve_workers(workers: int) -> int:
 _WORKER_ANALYZER: AnalyzerEngine | None = None
 
 
-def _init_worker(spacy_model: str | None) -> None:
-    """Each worker process builds its own analyzer once."""
+def _init_worker(spacy_model: str | None, lexicon: _Lexicon | None) -> None:
+    """Each worker process builds its own analyzer once, with the parent's name lists when it has built them."""
     global _WORKER_ANALYZER
+    if lexicon is not None:
+        _SHIPPED_LEXICON[:] = [lexicon]
     _WORKER_ANALYZER = build_analyzer(spacy_model)
 
 
@@ -717,7 +724,8 @@ def _analyze_parallel(
     """Findings per text from `workers` spawned processes, in input order whatever order chunks finish in."""
     chunks = [texts[i : i + params.chunk_size] for i in range(0, len(texts), params.chunk_size)]
     context = multiprocessing.get_context("spawn")  # no fork of a process that runs polars/Arrow threads
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(params.spacy_model,)) as pool:
+    lexicon = _lexicon() if _lexicon.cache_info().currsize else None  # building the lists takes seconds per process
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(params.spacy_model, lexicon)) as pool:
         n = len(chunks)
         results = pool.map(_analyze_chunk, chunks, [entities] * n, [thresholds] * n, [params.prescreen] * n)
         return [findings for chunk in progress(results, "pii", total=len(chunks)) for findings in chunk]

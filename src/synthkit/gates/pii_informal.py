@@ -287,7 +287,7 @@ _BUSINESS_AFTER = frozenset(
     grill bar cafe diner pub kitchen pizza burger burgers chicken review reviews rating ratings is was are""".split()
 )
 _PLACE_PREPOSITIONS = frozenset("at from to near in into inside outside".split())
-_DETERMINERS = frozenset("a an the my your his her our their its this that these those every each any some no".split())
+_DETERMINERS = frozenset("a an the my your his her our their its this these those every each any some no".split())  # not "that": "i heard that susan..."
 _TITLE_WORDS = frozenset("mr mrs ms miss dr doctor professor prof sir mister".split())
 # Words of every cue, for reading a mistyped cue word as the cue ("cll bob", "meeting wih bob", "remnid bob").
 _CUE_VOCAB = frozenset(
@@ -459,13 +459,22 @@ def _suffixes() -> frozenset[str]:
     return frozenset(s.rsplit(".", 1)[-1] for s in extractor.tlds if s.isascii())
 
 
+def _email_candidates(text: str):
+    """Matches of _EMAIL; after each, the search goes on from its domain, so "me at sam at gmail dot com" still
+    yields "sam at gmail dot com" once "me at sam" is turned down (a kept match's domain is no address's start)."""
+    pos = 0
+    while (m := _EMAIL.search(text, pos)) is not None:
+        yield m
+        pos = m.start("domain")
+
+
 def find_informal_emails(text: str, common: frozenset[str], first_names: frozenset[str]) -> list[tuple[int, int, float]]:
     """(start, end, score) of email addresses written with "at"/"dot" spelled out, brackets or spaces."""
     if EMAIL_SCREEN.search(text) is None:
         return []
     out = []
     cue = None
-    for m in _EMAIL.finditer(text):
+    for m in _email_candidates(text):
         symbol_at = m.group("at").strip() == "@"
         domain = m.group("domain")
         labels = [x.lower() for x in _DOT_SPLIT.split(domain)]
@@ -494,7 +503,7 @@ def find_informal_emails(text: str, common: frozenset[str], first_names: frozens
             score = 0.8 if address_like else 0.0
         else:  # "sam at gmail.com", "look at google.com"
             score = 0.75 if webmail or not plain or local in first_names or cue else 0.0
-        if score:
+        if score and not (out and m.start("local") < out[-1][1]):
             out.append((m.start("local"), end, score))
     return out
 
