@@ -226,3 +226,38 @@ def test_everyday_file_is_current():
     probs = load_lookups("en", ["lexeme_prob"]).get_table("lexeme_prob")
     first, last = faker_names()
     assert frozenset(everyday_names(probs, sorted(first | last))) == read_everyday()
+
+
+def test_cheap_guards_never_turn_down_a_screen_match():
+    from synthkit.gates.pii_informal import EMAIL_SCREEN, PHONE_WORD_SCREEN, letter_words, may_hold_email, may_hold_spoken_phone
+
+    rng = random.Random(11)
+    pieces = ["at", "AT", "At", " ", "\t", "\n", "\u00a0", "[", "]", "(", ")", "@", "gmail", "x", ".", "dot", "one", "Two",
+              "oh", "double", "-", ",", "5", "\uff15", "_", "ty", "that"]  # fmt: skip
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12))) for _ in range(20000)]
+    emails = [t for t in texts if EMAIL_SCREEN.search(t)]
+    phones = [t for t in texts if PHONE_WORD_SCREEN.search(t)]
+    assert len(emails) > 500 and len(phones) > 500
+    assert all(may_hold_email(t.lower()) for t in emails)
+    assert all(may_hold_spoken_phone(t, set(letter_words(t))) for t in phones)
+    assert sum(not may_hold_email(t.lower()) for t in texts) > 1000  # and they do turn texts down
+
+
+@pytest.mark.parametrize("text", ["Hello, my NAME is Ａｎｎａ", "ｆｉｎｅ. thanks", "x_bob y", "bob's", "İsa", "J. Smith", "a-b c"])
+def test_letter_words_match_the_word_regex(text):
+    from synthkit.gates.pii_informal import _WORD, letter_words
+
+    assert letter_words(text) == _WORD.findall(text.lower())
+
+
+def test_phone_run_check_never_turns_down_a_run():
+    from synthkit.gates.pii_informal import may_hold_phone_run, spoken_phone_runs
+
+    rng = random.Random(5)
+    pieces = ["one", "Two", "oh", "o", "double", "triple", "hundred", "twenty", "five", "seven", "555", "12", "4",
+              " ", ", ", "-", "(", ")", ".", "/", "+", "x", "stone", "ten", "\n", "_", "\uff15"]  # fmt: skip
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(2, 16))) for _ in range(20000)]
+    runs = [t for t in texts if spoken_phone_runs(t)]
+    assert len(runs) > 500
+    assert all(may_hold_phone_run(t) for t in runs)
+    assert sum(not may_hold_phone_run(t) for t in texts) > 1000

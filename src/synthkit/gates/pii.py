@@ -15,7 +15,19 @@ from typing import TYPE_CHECKING
 from synthkit.config import PiiParams
 from synthkit.errors import InputError
 from synthkit.gates.base import KEEP, Verdict
-from synthkit.gates.pii_informal import EMAIL_SCREEN, PHONE_WORD_SCREEN, LowerLexicon, could_hold_name, find_lower_people, informal_recognizers, lower_lexicon
+from synthkit.gates.pii_informal import (
+    EMAIL_SCREEN,
+    PHONE_WORD_SCREEN,
+    LowerLexicon,
+    could_hold_name,
+    find_lower_people,
+    forget_answers,
+    informal_recognizers,
+    letter_words,
+    lower_lexicon,
+    may_hold_email,
+    may_hold_spoken_phone,
+)
 from synthkit.progress import progress
 
 if TYPE_CHECKING:
@@ -433,18 +445,17 @@ class _Screen:
     def search(self, text: str) -> bool:
         if self.fast is not None and self.fast.search(text):
             return True
-        if self.slow:
-            low = text.lower()
-            if any(any(g in low for g in guard) and rx.search(text) for guard, rx in self.slow):
+        for guard, rx in self.slow:
+            if guard(text) and rx.search(text):
                 return True
         return self.names and could_hold_name(text, _lexicon().lower)
 
 
-# Substrings every finding behind a letter-bearing screen holds (lower-cased): "@" or "at"; a digit or number word.
+# Cheap checks every match of a letter-bearing screen passes: "@" or "at" between white space or brackets; a digit
+# or a number word.
 _SLOW_SCREENS = {
-    EMAIL_SCREEN.pattern: ("@", "at"),
-    # a spoken number needs a digit or a non-zero number word (see pii_informal.find_spoken_phones)
-    PHONE_WORD_SCREEN.pattern: (*"0123456789", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "teen", "ty"),
+    EMAIL_SCREEN.pattern: lambda text: may_hold_email(text.lower()),
+    PHONE_WORD_SCREEN.pattern: lambda text: may_hold_spoken_phone(text, set(letter_words(text))),
 }
 
 
@@ -477,14 +488,17 @@ def scan_pii(texts: list[str], params: PiiParams, analyzer: AnalyzerEngine) -> l
     thresholds = {name: e.threshold for name, e in params.entities.items()}
     floor = min(thresholds.values())
     screen = _prescreen(entities, analyzer) if params.prescreen else None
-    todo = [i for i, text in enumerate(texts) if screen is None or screen.search(text)]
-    out: list[list[Finding]] = [[] for _ in texts]
-    workers = resolve_workers(params.workers)
-    if workers > 1 and len(todo) >= 2 * params.chunk_size:
-        found = _analyze_parallel([texts[i] for i in todo], entities, thresholds, params, workers)
-    else:
-        quick = _quick_recognizers(analyzer, entities) if params.prescreen else None
-        found = [_analyze(analyzer, texts[i], entities, thresholds, floor, quick) for i in progress(todo, "pii")]
+    try:
+        todo = [i for i, text in enumerate(texts) if screen is None or screen.search(text)]
+        out: list[list[Finding]] = [[] for _ in texts]
+        workers = resolve_workers(params.workers)
+        if workers > 1 and len(todo) >= 2 * params.chunk_size:
+            found = _analyze_parallel([texts[i] for i in todo], entities, thresholds, params, workers)
+        else:
+            quick = _quick_recognizers(analyzer, entities) if params.prescreen else None
+            found = [_analyze(analyzer, texts[i], entities, thresholds, floor, quick) for i in progress(todo, "pii")]
+    finally:
+        forget_answers()
     for i, findings in zip(todo, found):
         out[i] = findings
     return out
@@ -715,7 +729,10 @@ def _init_worker(spacy_model: str | None, lexicon: _Lexicon | None) -> None:
 def _analyze_chunk(texts: list[str], entities: list[str], thresholds: dict[str, float], quick: bool) -> list[list[Finding]]:
     floor = min(thresholds.values())
     recognizers = _quick_recognizers(_WORKER_ANALYZER, entities) if quick else None
-    return [_analyze(_WORKER_ANALYZER, t, entities, thresholds, floor, recognizers) for t in texts]
+    try:
+        return [_analyze(_WORKER_ANALYZER, t, entities, thresholds, floor, recognizers) for t in texts]
+    finally:
+        forget_answers()
 
 
 def _analyze_parallel(

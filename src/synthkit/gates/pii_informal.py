@@ -134,6 +134,8 @@ _FOLLOWERS = frozenset(
 )
 _WORD = re.compile(r"[^\W\d_]+")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")  # as pii._TOKEN
+_POSSESSIVE_END = re.compile(r"['’]s$")  # as pii._POSSESSIVE
+_ASCII_INITIAL = re.compile(r"[A-Z]\.")
 _INITIAL = re.compile(r"(?<![^\W\d_])[^\W\d_]\.")
 _FOLLOWER = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
@@ -147,7 +149,7 @@ _KIN_PARTS = frozenset(w for phrase in _KIN_WORDS for w in re.findall(r"[^\W\d_]
 # The word right before a name that a strong, kin, contact or social cue ends with.
 _CUE_LAST = frozenset(
     re.findall(r"[^\W\d_]+", phrase)[-1]
-    for phrase in (*_STRONG_PHRASES, "name", *_GREETINGS, *_KIN_WORDS, *_CONTACT_VERBS, *_CONTACT_NOUNS, "with")
+    for phrase in (*_STRONG_PHRASES, "name", *_GREETINGS, *_KIN_WORDS, *_CONTACT_VERBS, "with")
 )
 
 
@@ -162,7 +164,11 @@ class LowerLexicon:
     cased_first: frozenset[str]  # the capitalised first names pii._find_people reads (as written)
     cased: frozenset[str]  # word parts of the capitalised first names and titles pii._find_people reads
     cased_last: frozenset[str]  # word parts of the capitalised surnames (after an initial: "J. Smith")
-    plain: frozenset[str]  # word parts of lower-cased first names that are no everyday word (and their "s" forms)
+    plain: frozenset[str]  # lower-cased first names that are no everyday word
+    plain_words: frozenset[str]  # those of one word
+    plain_s: frozenset[str]  # their "s" forms that are no listed name ("susans birthday", not "class")
+    joined: dict[str, tuple[tuple[str, ...], ...]]  # names of several word parts ("anne-marie"), by their longest part
+    joined_keys: frozenset[str]
     everyday: frozenset[str]  # word parts of lower-cased first names that are everyday words too (and "s" forms)
 
 
@@ -186,7 +192,17 @@ def lower_lexicon(
 
     everyday = ambiguous & low_first
     cased_last = frozenset(p for w in last for p in _WORD.findall(w))
-    return LowerLexicon(low_first, low_last, ambiguous, never, first, cased, cased_last, parts(low_first - everyday), parts(everyday))
+    plain = low_first - everyday
+    plain_words = frozenset(w for w in plain if _WORD.fullmatch(w))
+    plain_s = frozenset(w + "s" for w in plain_words) - plain_words
+    joined_lists: dict[str, list[tuple[str, ...]]] = {}
+    for w in plain:
+        if not _WORD.fullmatch(w):
+            for form in (w, w + "s"):
+                word_parts = tuple(_WORD.findall(form))
+                joined_lists.setdefault(max(word_parts, key=len), []).append(word_parts)
+    joined = {k: tuple(v) for k, v in joined_lists.items()}
+    return LowerLexicon(low_first, low_last, ambiguous, never, first, cased, cased_last, plain, plain_words, plain_s, joined, frozenset(joined), parts(everyday))
 
 
 def could_hold_name(text: str, lex: LowerLexicon) -> bool:
@@ -194,37 +210,85 @@ def could_hold_name(text: str, lex: LowerLexicon) -> bool:
 
     Capitalised rules need an upper-case letter and a listed first name or title as written, or an initial and a
     listed surname; lower-case rules a first name that is no everyday word, an everyday-word first name and a cue
-    word, or a kin word or title right before a surname. The last text's answer is kept (the prescreen and the
-    name recognizer ask in turn).
+    word, or a kin word or title right before a surname. Answers are kept per text (the prescreen asks about every
+    text, the name recognizer again about those it analyses) until many texts have been asked about.
     """
-    if text is _LAST[0]:
-        return _LAST[1]
-    _LAST[0], _LAST[1] = text, _could_hold_name(text, lex)
-    return _LAST[1]
+    known = _ANSWERS.get(text)
+    if known is None:
+        if len(_ANSWERS) >= _ANSWERS_MAX:
+            _ANSWERS.clear()
+        known = _ANSWERS[text] = _could_hold_name(text, lex)
+    return known
 
 
-_LAST: list = [None, False]
+def forget_answers() -> None:
+    """Drop the kept answers of could_hold_name (the end of a scan)."""
+    _ANSWERS.clear()
+    _LAST_WORDS[:] = [None, []]
+
+
+_ANSWERS: dict[str, bool] = {}
+_ANSWERS_MAX = 1 << 18
+# ASCII characters that are no letter, as spaces: splitting an ASCII text on them gives _WORD's words, faster.
+_NON_LETTERS = bytes(c if c < 128 and chr(c).isalpha() else 32 for c in range(256))
+
+
+def letter_words(text: str) -> list[str]:
+    """The text's runs of letters, lower-cased (as _WORD.findall(text.lower())); the last text's are kept."""
+    if text is not _LAST_WORDS[0]:
+        lowered = text.lower()
+        words = lowered.encode().translate(_NON_LETTERS).decode().split() if text.isascii() else _WORD.findall(lowered)
+        _LAST_WORDS[:] = [text, words]
+    return _LAST_WORDS[1]
+
+
+_LAST_WORDS: list = [None, []]
 
 
 def _could_hold_name(text: str, lex: LowerLexicon) -> bool:
+    lows = letter_words(text)
+    low = set(lows)
+    # capitalised rules: an upper-case letter and a listed first name or title as written, or an initial and a
+    # listed surname
     if not text.islower():
-        words = _WORD.findall(text)
+        ascii_text = text.isascii()
+        words = text.encode().translate(_NON_LETTERS).decode().split() if ascii_text else _WORD.findall(text)
         if not lex.cased.isdisjoint(words):
             return True
-        if _INITIAL.search(text) is not None and not lex.cased_last.isdisjoint(words):
+        initial = (_ASCII_INITIAL if ascii_text else _INITIAL).search(text) is not None  # "J. Smith": "J" upper case
+        if initial and not lex.cased_last.isdisjoint(words):
             return True
-    lows = _WORD.findall(text.lower())
-    low = set(lows)
-    if not lex.plain.isdisjoint(low):
+    # a plain listed name as find_lower_people reads it (a whole token, possessive cut off, or its "s" form): one
+    # of one word is one of the text's words; one of several ("anne-marie") needs all its parts, then the tokens decide
+    if not lex.plain_words.isdisjoint(low):
         return True
+    s_forms = () if lex.plain_s.isdisjoint(low) else lex.plain_s.intersection(low)
+    if s_forms:  # "leons soccer practice": the next word is a person's thing, maybe mistyped
+        for w, n in zip(lows, lows[1:]):
+            if w in s_forms and (n in _PERSON_ONLY_NOUNS or _as_cue_word(n, _PERSONAL_THINGS) in _PERSONAL_THINGS):
+                return True
+    keys = () if lex.joined_keys.isdisjoint(low) else lex.joined_keys.intersection(low)
+    if keys and any(all(p in low for p in word_parts) for k in keys for word_parts in lex.joined[k]):
+        for m in _TOKEN.finditer(text):
+            name = _POSSESSIVE_END.sub("", m.group()).lower()
+            if name in lex.plain or (name[-1:] == "s" and name[:-1] in lex.plain):
+                return True
     if not lex.everyday.isdisjoint(low) and not _CUE_WORDS.isdisjoint(low):
-        # an everyday-word name right after a cue's last word, or before a person's noun ("will's birthday")
-        for i, w in enumerate(lows):
-            if w in lex.everyday:
-                before = lows[i - 1] if i else ""
-                after = lows[i + 1 : i + 3]
-                if before in _CUE_LAST or after[:1] and after[0] in _PERSON_NOUNS or after[:1] == ["s"] and after[1:] and after[1] in _PERSON_NOUNS:
+        # an everyday-word name right after a cue's last word, before "s" and a person's noun ("will's birthday"),
+        # or in its "s" form before a noun only people have ("wills birthday")
+        n = len(lows)
+        for w in lex.everyday.intersection(low):
+            i = lows.index(w)
+            while True:
+                if i and lows[i - 1] in _CUE_LAST:
                     return True
+                after = lows[i + 1] if i + 1 < n else ""
+                if (after in _PERSON_ONLY_NOUNS and w[-1:] == "s") or (after == "s" and i + 2 < n and lows[i + 2] in _PERSON_NOUNS):
+                    return True
+                try:
+                    i = lows.index(w, i + 1)
+                except ValueError:
+                    break
     if _KIN_PARTS.isdisjoint(low) or lex.last.isdisjoint(low):
         return False
     return any(a in _KIN_PARTS and b in lex.last for a, b in zip(lows, lows[1:]))
@@ -337,6 +401,9 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
     while i < len(tokens):
         start, end, word = tokens[i]
         name, poss_end = word.lower(), end
+        if name not in lex.first and name not in lex.last and not (name[-1:] == "s" and name[:-1] in lex.first):
+            i += 1
+            continue  # no listed name in any reading
         titled = word[:1].isupper() and word[1:].islower()
         formal = titled and i + 1 < len(tokens) and tokens[i + 1][2][:1].isupper() and text[end : tokens[i + 1][0]] == " "
         if name in lex.never or formal or not (word.islower() or (titled and (name in lex.ambiguous or word not in lex.cased_first))):
@@ -444,6 +511,21 @@ _WEBMAIL_NAMES = (
 EMAIL_SCREEN = re.compile(
     rf"@|(?:\sat\s+|[\[(]\s*at\s*[\])]\s*)(?:(?:{_WEBMAIL_NAMES.replace(' ', '|')})(?![\w@])|{_PART}{_DOT})", re.IGNORECASE
 )
+
+
+def may_hold_email(low: str) -> bool:
+    """False only when the lower-cased text cannot match EMAIL_SCREEN: no "@", no "at" between white space or brackets."""
+    if "@" in low:
+        return True
+    i = low.find("at")
+    while i != -1:
+        before, after = low[i - 1 : i] if i else "", low[i + 2 : i + 3]
+        if (before.isspace() or before in ("[", "(")) and before and (after.isspace() or (after and after in "])")):
+            return True
+        i = low.find("at", i + 1)
+    return False
+
+
 _DOT_SPLIT = re.compile(r"\s+\.\s+|\.|\s+dot\s+|\s*[\[(]\s*dot\s*[\])]\s*", re.IGNORECASE)
 _WEBMAIL = frozenset(_WEBMAIL_NAMES.split())
 _EMAIL_CUE = re.compile(r"\b(?:e-?mail|mail|address|contact|reach|send|write|inbox)\b", re.IGNORECASE)
@@ -522,6 +604,15 @@ _NUMBER_TOKEN = re.compile(r"[a-z]+|\d+", re.IGNORECASE)
 _RUN_GAP = re.compile(r"[\s,.\-()/+]*")
 _ANY_NUMBER_WORD = "|".join(sorted({*_UNITS, *_TEENS, *_TENS, *_ZERO_LETTERS, "double", "triple", "hundred"}))
 # Every run holds a digit, or (7 digits at most 3 a word) three number words with only gaps between them.
+NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, *_ZERO_LETTERS, "double", "triple", "hundred"})
+_ANY_DIGIT = re.compile(r"\d")
+
+
+def may_hold_spoken_phone(text: str, words: set[str]) -> bool:
+    """False only when the text cannot match PHONE_WORD_SCREEN: no digit and no number word among its lower-cased words."""
+    return not NUMBER_WORDS.isdisjoint(words) or _ANY_DIGIT.search(text) is not None
+
+
 PHONE_WORD_SCREEN = re.compile(rf"\d|\b(?:{_ANY_NUMBER_WORD})(?:[\s,.\-()/+]+(?:{_ANY_NUMBER_WORD})\b){{2}}", re.IGNORECASE)
 _NUMBER_WORDS = re.compile(
     r"\b(?:" + "|".join(sorted({*_UNITS, *_TEENS, *_TENS, *_ZERO_LETTERS, "double", "triple", "hundred"})) + r")\b"
@@ -568,8 +659,26 @@ def _read_run(words: list[str]) -> tuple[str, bool]:
     return "".join(digits), nonzero
 
 
+# A run of 7 or more digits holds a number word (one gives at most 3 digits) and so two number tokens joined by gap
+# characters, one of them a number word.
+_NUMBER_WORD_TOKEN = rf"(?<![a-z])(?:{_ANY_NUMBER_WORD})(?![a-z])"
+_JOINED_NUMBER_WORD = re.compile(
+    rf"{_NUMBER_WORD_TOKEN}[\s,.\-()/+]*(?:{_NUMBER_WORD_TOKEN}|\d)|\d[\s,.\-()/+]*{_NUMBER_WORD_TOKEN}", re.IGNORECASE
+)
+
+
+def may_hold_phone_run(text: str) -> bool:
+    """False only when no run of find_spoken_phones can be read: no number word joined to another number token."""
+    return not NUMBER_WORDS.isdisjoint(letter_words(text)) and _JOINED_NUMBER_WORD.search(text) is not None
+
+
 def find_spoken_phones(text: str) -> list[tuple[int, int, float]]:
     """(start, end, score) of phone numbers written wholly or partly in words."""
+    return spoken_phone_runs(text) if may_hold_phone_run(text) else []
+
+
+def spoken_phone_runs(text: str) -> list[tuple[int, int, float]]:
+    """find_spoken_phones without its cheap check first."""
     words = _NUMBER_WORDS.findall(text.lower())
     if not words or 3 * len(words) + len(_DIGIT.findall(text)) < 7:
         return []  # a number word gives at most 3 digits ("triple five", "twenty one"), a run needs 7
@@ -648,7 +757,7 @@ def informal_recognizers(words) -> list:
         ENTITY = "EMAIL_ADDRESS"
 
         def spans(self, text: str) -> list[tuple[int, int, float]]:
-            if EMAIL_SCREEN.search(text) is None:
+            if not may_hold_email(text.lower()) or EMAIL_SCREEN.search(text) is None:
                 return []
             common, first = words()
             return find_informal_emails(text, common, first)
