@@ -23,10 +23,10 @@ $(UV):
 setup: .venv/.synced
 
 repro: setup
-	PATH="$(BIN):$$PATH" dvc repro
+	PATH="$(BIN):$$PATH" dvc repro dvc.yaml
 
 test: setup
-	PATH="$(BIN):$$PATH" python -m pytest
+	PATH="$(BIN):$$PATH" python -m pytest -n auto --dist loadfile
 
 .PHONY: example
 TYPES := extraction rewrite summarization

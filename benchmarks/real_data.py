@@ -144,8 +144,8 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         keep = lambda rs: [{"text": r["text"], "label": r["label"]} for r in rs]  # noqa: E731
-        seeds, _ = load_labeled(write_jsonl(keep(seeds_raw), tmp / "seeds.jsonl"), "seed", cols, labels)
-        eval_, _ = load_labeled(write_jsonl(keep(eval_raw), tmp / "eval.jsonl"), "eval", cols, labels)
+        seeds, *_ = load_labeled(write_jsonl(keep(seeds_raw), tmp / "seeds.jsonl"), "seed", cols, labels)
+        eval_, *_ = load_labeled(write_jsonl(keep(eval_raw), tmp / "eval.jsonl"), "eval", cols, labels)
         pool = load_unlabeled(write_jsonl([{"text": r["text"]} for r in pool_raw], tmp / "pool.jsonl"), cols)
     t0 = time.perf_counter()
     check_quotas(params.generate)

@@ -1,5 +1,7 @@
 """DVC stage dedupe: exact and near duplicates within the synthetic set, against the seeds and the protected eval set."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.dedupe import dedupe, engine_keys, verbatim_overlap

@@ -1,5 +1,7 @@
 """DVC stage evaluate: the task type's student trained on real-only and on the mix, scored on the protected real eval set."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 import polars as pl
 
 from synthkit import stage

@@ -1,5 +1,7 @@
 """DVC stage filter: human review decisions, then the task type's filter gates (PII, toxicity, critic, ...), and a review sample."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.cost import CostLedger

@@ -1,5 +1,7 @@
 """DVC stage generate: candidates of the task type's generator backends, with provenance; failed LLM answers as rejects."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.io import read_parquet, write_json, write_parquet

@@ -1,5 +1,7 @@
 """DVC stage manifest: the funnel (counts add up at every gate) and the manifest (what built this dataset)."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 import json
 from pathlib import Path
 
@@ -29,7 +31,8 @@ def main(args) -> None:
     counts = {n: json.loads(Path(f"{args.counts_dir}/{n}.json").read_text()) for n in FUNNEL_STAGES}
     report = funnel(counts)
     write_json(report, args.funnel)
-    write_csv(pl.DataFrame([{"stage": s["stage"], "kept": s["kept"], "rejected": s["rejected"]} for s in report["stages"]]), f"{args.plots}/funnel.csv")
+    write_csv(pl.DataFrame([{"order": i, "stage": s["stage"], "kept": s["kept"], "rejected": s["rejected"]} for i, s in enumerate(report["stages"], 1)]),
+              f"{args.plots}/funnel.csv")
     cost = cost_report({n: counts[n]["llm"] for n in ("generate", "filter") if "llm" in counts[n]}, report["synthetic_in_train"])
     write_json(cost, args.cost)
     # the code of every stage of this pipeline, and this stage's own: the files dvc.yaml declares as its deps

@@ -1,5 +1,7 @@
 """DVC stage mix: real seeds anchor the training set; synthetic rows join up to the ratio under caps, weighted."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 import polars as pl
 
 from synthkit import stage

@@ -1,5 +1,7 @@
 """DVC stage monitor: drift of the training mix against production traffic; diversity and mode-collapse signals."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 import polars as pl
 
 from synthkit import stage

@@ -1,5 +1,7 @@
 """DVC stage prepare: validate the real inputs and write them as Parquet with content-hash ids."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.io import write_json, write_parquet
@@ -17,9 +19,9 @@ def main(args) -> None:
     params = load_params(args.params)
     spec = load_spec(args.spec)
     target_check = load_step(spec, params, "prepare").target_check(spec)
-    cols = params.prepare.columns
-    seeds, seed_dups = load_labeled(args.seeds, "seed", cols, spec.label_names, target_check=target_check)
-    eval_, eval_dups = load_labeled(args.eval, "eval", cols, spec.label_names, target_check=target_check)
+    cols = params.prepare  # column mapping, encoding and conflicts policy of the input files
+    seeds, seed_dups, seed_conflicts = load_labeled(args.seeds, "seed", cols, spec.label_names, target_check=target_check)
+    eval_, eval_dups, eval_conflicts = load_labeled(args.eval, "eval", cols, spec.label_names, target_check=target_check)
     production = load_unlabeled(args.production, cols)
     unlabeled = load_unlabeled(args.unlabeled, cols, split="unlabeled")
     check_disjoint_groups(seeds, eval_, args.eval)
@@ -36,6 +38,7 @@ def main(args) -> None:
             "production": production.height,
             "unlabeled": unlabeled.height,
             "duplicate_rows_collapsed": {"seeds": seed_dups, "eval": eval_dups},
+            "label_conflict_rows_removed": {"policy": params.prepare.conflicts, "seeds": seed_conflicts, "eval": eval_conflicts},
         },
         args.counts,
     )

@@ -1,5 +1,7 @@
 """DVC stage validate: the format gate (row model), the rule gate (spec) and the task type's correctness gates."""
 
+import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
+
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.gates.rules import gate_format, gate_rules

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from synthkit.schemas import Example, Generator, content_id, rows_to_frame
 from synthkit.spec import Spec
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_dvc_cache(tmp_path_factory, worker_id):
+    """One DVC cache for every repository copy of the session (all pytest-xdist workers share it): tests/repo_copy.py."""
+    from tests.repo_copy import SHARED_CACHE_ENV
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if worker_id != "master" else base  # xdist workers have their own basetemp under a common one
+    os.environ[SHARED_CACHE_ENV] = str(root / "dvc-cache")
+    yield
+
 
 TINY_SPEC = {
     "task": {"name": "tiny", "type": "classification"},

@@ -27,7 +27,7 @@ def prepared_seeds(kind: str) -> pl.DataFrame:
     """The example's seeds as the prepare stage writes them (dev_fraction 0 in every example)."""
     spec, params, ex = example(kind)
     check = load_step(spec, params, "prepare").target_check(spec)
-    seeds, _ = load_labeled(ex / params.prepare.seeds, "seed", params.prepare.columns, spec.label_names, target_check=check)
+    seeds, *_ = load_labeled(ex / params.prepare.seeds, "seed", params.prepare, spec.label_names, target_check=check)
     return seeds
 
 

@@ -21,8 +21,16 @@ def env() -> dict[str, str]:
     return e
 
 
-def copy_repo(dst: Path) -> Path:
-    """Copy the project files into dst, `git init` and commit them there; returns dst."""
+SHARED_CACHE_ENV = "SYNTHKIT_TEST_DVC_CACHE"  # set by tests/conftest.py: one DVC cache for the whole test session
+
+
+def copy_repo(dst: Path, shared_cache: bool = True) -> Path:
+    """Copy the project files into dst, `git init` and commit them there; returns dst.
+
+    With shared_cache, the copy's DVC cache is the test session's (its run-cache included): a stage that another
+    copy already ran with the same code, params and inputs is restored from it instead of running again, as DVC does
+    for any user whose cache holds it. A test about losing the cache takes a cache of its own.
+    """
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO, capture_output=True, check=True
     ).stdout.decode().split("\0")
@@ -35,6 +43,8 @@ def copy_repo(dst: Path) -> Path:
     subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
     subprocess.run([*git, "add", "-A"], cwd=dst, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "copy"], cwd=dst, check=True)
+    if shared_cache and os.environ.get(SHARED_CACHE_ENV):
+        subprocess.run(["dvc", "cache", "dir", "--local", os.environ[SHARED_CACHE_ENV]], cwd=dst, env=env(), check=True, capture_output=True)
     return dst
 
 

@@ -53,7 +53,7 @@ def test_own_file_with_column_mapping_loads(tmp_path, suffix):
     assert (cols.text, cols.label) == ("utterance", "intent")
     labels = labels_of(path, cols)
     assert labels == sorted(TOPICS)
-    seeds, dups = load_labeled(path, "seed", cols, labels)
+    seeds, dups, _ = load_labeled(path, "seed", cols, labels)
     assert seeds.height == 18 and dups == 0
     assert set(seeds["label"]) == set(TOPICS)
 
@@ -111,7 +111,7 @@ def test_init_writes_spec_and_params_refuses_overwrite(tmp_path):
 
 def _seeds_and_pool(tmp_path):
     cols = Columns(text="utterance", label="intent")
-    seeds, _ = load_labeled(_write(tmp_path / "s.jsonl", _labeled()), "seed", cols, sorted(TOPICS))
+    seeds, *_ = load_labeled(_write(tmp_path / "s.jsonl", _labeled()), "seed", cols, sorted(TOPICS))
     pool = load_unlabeled(_write(tmp_path / "p.jsonl", [{"utterance": t} for t in POOL + ["i lost my card"]]), cols)
     return seeds, pool
 

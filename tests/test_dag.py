@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from synthkit import dag
-from synthkit.tasks.sections import task_types
+from synthkit.task_types import task_types
 from tests.repo_copy import REPO, copy_repo, run
 
 STAGE_NAMES = [s.name for s in dag.STAGES]
@@ -48,11 +48,14 @@ def _finder_closure(script: Path, task_type: str) -> set[str]:
         finder.import_hook(f"synthkit.tasks.{task_type}.task")
     for step in steps:
         finder.import_hook(f"synthkit.tasks.{task_type}.{step}")
-    return {name for name in finder.modules if name.startswith("synthkit")}
+    local = {Path(m.__file__).relative_to(REPO).as_posix() for m in finder.modules.values()
+             if m.__file__ and Path(m.__file__).parent == script.parent and Path(m.__file__) != script}
+    return {name for name in finder.modules if name.startswith("synthkit")} | {f"local:{f}" for f in local}
 
 
 def _as_files(modules: set[str]) -> set[str]:
-    return {dag.module_path(m).relative_to(REPO).as_posix() for m in modules if dag.module_path(m)}
+    return {m[6:] if m.startswith("local:") else dag.module_path(m).relative_to(REPO).as_posix()
+            for m in modules if m.startswith("local:") or dag.module_path(m)}
 
 
 @pytest.mark.parametrize("stage", [s for s in STAGE_NAMES if s != "manifest"])
@@ -211,7 +214,7 @@ def test_a_params_edit_flags_exactly_the_stages_that_read_the_key(copy, repo, ke
 def test_declared_params_are_leaf_keys_or_sections_read_whole():
     root = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     assert "filter.critic.min_realism" in root["filter"]["params"] and "filter" not in root["filter"]["params"]
-    assert not [k for s in root.values() for k in s["params"] if str(k).split(".")[0] in ("ray", "engine")]
+    assert not [k for s in root.values() for k in s.get("params", []) if str(k).split(".")[0] in ("ray", "engine")]
     assert "validate.min_chars" not in root["generate"]["params"] and not [k for k in root["generate"]["params"] if str(k).startswith("filter")]
 
 

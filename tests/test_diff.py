@@ -132,7 +132,7 @@ GIT = ["git", "-c", "user.email=test@synthkit.invalid", "-c", "user.name=synthki
 def two_builds(tmp_path_factory) -> tuple[Path, Path]:
     """A repo copy built and committed at mix.synthetic_ratio 0.6, then rebuilt (uncommitted) at 0.4; returns (root, old train)."""
     root = copy_repo(tmp_path_factory.mktemp("diffrepo"))
-    run(["dvc", "repro"], root)
+    run(["dvc", "repro", "dvc.yaml"], root)
     run([*GIT, "add", "-A"], root)
     run([*GIT, "commit", "-q", "--allow-empty", "-m", "build at 0.6"], root)
     old = tmp_path_factory.mktemp("old") / "train.parquet"
@@ -140,7 +140,7 @@ def two_builds(tmp_path_factory) -> tuple[Path, Path]:
     params = (root / "params.yaml").read_text()
     assert "  synthetic_ratio: 0.6" in params
     (root / "params.yaml").write_text(params.replace("  synthetic_ratio: 0.6", "  synthetic_ratio: 0.4", 1))
-    run(["dvc", "repro"], root)
+    run(["dvc", "repro", "dvc.yaml"], root)
     return root, old
 
 

@@ -22,7 +22,7 @@ REJECT_ARTIFACTS = ["data/rejects/validate.parquet", "data/rejects/filter.parque
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     root = copy_repo(tmp_path_factory.mktemp("repo"))
-    run(["dvc", "repro"], root)
+    run(["dvc", "repro", "dvc.yaml"], root)
     return root
 
 
@@ -34,7 +34,7 @@ def test_committed_lock_reproduces_bit_for_bit(built):
     committed = REPO / "dvc.lock"
     assert committed.exists(), "dvc.lock must be committed: run `make repro` and commit it"
     assert (built / "dvc.lock").read_text() == committed.read_text()
-    status = run(["dvc", "status", "--json"], built)
+    status = run(["dvc", "status", "--json", "dvc.yaml"], built)
     assert json.loads(status.stdout) == {}
 
 
@@ -84,6 +84,10 @@ def test_metrics_overall_and_per_slice(built):
     for s in m["slices"].values():
         assert {"real_only_macro_f1", "mix_macro_f1", "uplift_macro_f1"} <= set(s)
     assert (built / "reports/plots/confusion.csv").exists()
+    slices = pl.read_csv(built / "reports/plots/slices.csv")  # long format: the grouped-bars template's fields
+    assert slices.columns == ["slice", "model", "metric", "value"] and set(slices["model"]) == {"real_only", "mix"}
+    funnel = pl.read_csv(built / "reports/plots/funnel.csv")  # the funnel template sorts by order
+    assert funnel["stage"].to_list() == ["generate", "validate", "filter", "dedupe", "mix"] and funnel["order"].to_list() == [1, 2, 3, 4, 5]
 
 
 def test_no_eval_text_in_train(built):
@@ -121,13 +125,13 @@ def test_filter_param_change_reruns_filter_not_generate(built):
     old = "    threshold: 0.8\n    moderation_model:"
     assert old in params
     (built / "params.yaml").write_text(params.replace(old, "    threshold: 0.7\n    moderation_model:"))
-    changed = set(json.loads(run(["dvc", "status", "--json"], built).stdout))
+    changed = set(json.loads(run(["dvc", "status", "--json", "dvc.yaml"], built).stdout))
     assert "filter" in changed and not changed & {"prepare", "generate", "validate"}
     filtered_before = (built / "data/filtered.parquet").stat().st_mtime_ns
-    run(["dvc", "repro"], built)
+    run(["dvc", "repro", "dvc.yaml"], built)
     assert (cand.stat().st_mtime_ns, (built / "data/validated.parquet").stat().st_mtime_ns) == before
     assert (built / "data/filtered.parquet").stat().st_mtime_ns != filtered_before
-    assert json.loads(run(["dvc", "status", "--json"], built).stdout) == {}
+    assert json.loads(run(["dvc", "status", "--json", "dvc.yaml"], built).stdout) == {}
 
 
 def test_no_configured_pii_entity_in_the_training_set(built):

@@ -26,8 +26,8 @@ TEXTS = [
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A train.parquet of real + synthetic rows (12 rows, multi-line and quoted texts) and the two reports the card reads."""
-    real = make_rows([(f"{t} #{i}", lab) for i in range(2) for t, lab in TEXTS], source="real", split="seed", family="real")
-    syn = make_rows([(f"{t} (v{i})", lab) for i in range(2) for t, lab in TEXTS], source="synthetic", family="messy")
+    real = make_rows([(f"{t} #{i}", lab) for i in range(2) for t, lab in TEXTS], source="real", split="train", family="real")
+    syn = make_rows([(f"{t} (v{i})", lab) for i in range(2) for t, lab in TEXTS], source="synthetic", split="train", family="messy")
     train = pl.concat([real, syn]).with_columns(weight=pl.when(pl.col("source") == "real").then(1.0).otherwise(0.5)).sort("id")
     write_parquet(train, tmp_path / "data/train.parquet")
     write_json({"dataset_id": "abc123", "task": {"name": "tiny_routing", "type": "classification", "spec_md5": "x"},
@@ -66,7 +66,7 @@ def test_openai_default_prompt_names_labels_and_empty_prompt_drops_system(projec
     path = Path(_export(project, "openai")["files"][0])
     first = json.loads(path.read_text().splitlines()[0])["messages"][0]
     assert first["role"] == "system" and "refund_request" in first["content"] and "login_problem" in first["content"]
-    path = Path(_export(project, "openai", system_prompt="")["files"][0])
+    path = Path(_export(project, "openai", system_prompt="", force=True)["files"][0])
     assert [m["role"] for m in json.loads(path.read_text().splitlines()[0])["messages"]] == ["user", "assistant"]
 
 

@@ -2,7 +2,7 @@ import polars as pl
 import pytest
 
 from synthkit.errors import InputError
-from synthkit.io import read_records, write_json, write_parquet
+from synthkit.io import read_records, read_yaml, write_json, write_parquet
 from synthkit.schemas import RawLabeled
 
 
@@ -73,3 +73,21 @@ def test_count_rows_reads_metadata(tmp_path):
 
     write_parquet(pl.DataFrame({"a": list(range(7))}), tmp_path / "x.parquet")
     assert count_rows(tmp_path / "x.parquet") == 7
+
+
+@pytest.mark.parametrize(
+    "text,row,message",
+    [("a: 1\nb:\n  c: 2\n  c: 3\n", 4, "key 'c' given twice (lines 3 and 4)"), ("a: {x: 1, x: 2}\n", 1, "key 'x' given twice")],
+)
+def test_yaml_key_given_twice_names_both_lines(tmp_path, text, row, message):
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        read_yaml(path)
+    assert info.value.row == row and message in str(info.value)
+
+
+def test_yaml_merge_keys_may_be_overridden(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("base: &b {x: 1, y: 2}\nchild:\n  <<: *b\n  x: 3\n")
+    assert read_yaml(path)["child"] == {"x": 3, "y": 2}

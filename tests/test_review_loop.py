@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 def test_decisions_survive_a_generator_change(tmp_path):
     root = copy_repo(tmp_path)
-    run(["dvc", "repro"], root)
+    run(["dvc", "repro", "dvc.yaml"], root)
     filtered = pl.read_parquet(root / "data/filtered.parquet")
     template_rows = filtered.filter(pl.col("generator").struct.field("backend") == "template").sort("id")
     relabel_row, reject_row = template_rows.row(0, named=True), template_rows.row(1, named=True)
@@ -28,7 +28,7 @@ def test_decisions_survive_a_generator_change(tmp_path):
     assert "  variation_per_seed: 3\n" in params
     (root / "params.yaml").write_text(params.replace("  variation_per_seed: 3\n", "  variation_per_seed: 2\n"))
     candidates_before = pl.read_parquet(root / "data/candidates.parquet").height
-    run(["dvc", "repro"], root)
+    run(["dvc", "repro", "dvc.yaml"], root)
     assert pl.read_parquet(root / "data/candidates.parquet").height != candidates_before  # generate really reran
 
     after = pl.read_parquet(root / "data/filtered.parquet")

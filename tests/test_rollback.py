@@ -24,38 +24,38 @@ def _md5(path: Path) -> str:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> dict:
     """v1 built, tagged and pushed to a local remote; v2 with another generate param built, committed, pushed."""
-    root = copy_repo(tmp_path_factory.mktemp("rollback"))
+    root = copy_repo(tmp_path_factory.mktemp("rollback"), shared_cache=False)  # it deletes its cache
     remote = tmp_path_factory.mktemp("remote")
-    run(["dvc", "repro"], root)
+    run(["dvc", "repro", "dvc.yaml"], root)
     run([*GIT, "add", "-A"], root)
     run([*GIT, "commit", "-q", "--allow-empty", "-m", "v1"], root)
     run(["git", "tag", "v1"], root)
     v1 = (root / TRAIN).read_bytes()
     # --local: the remote lives in .dvc/config.local (git-ignored), so checking out v1 keeps it
     run(["dvc", "remote", "add", "--local", "-d", "local", str(remote)], root)
-    run(["dvc", "push"], root)
+    run(["dvc", "push", "dvc.yaml"], root)
     params = (root / "params.yaml").read_text()
     assert "  per_scenario: 40 " in params
     (root / "params.yaml").write_text(params.replace("  per_scenario: 40 ", "  per_scenario: 30 ", 1))
-    run(["dvc", "repro"], root)
+    run(["dvc", "repro", "dvc.yaml"], root)
     run([*GIT, "commit", "-q", "-am", "v2: fewer candidates per scenario"], root)
     run(["git", "tag", "v2"], root)
     v2 = (root / TRAIN).read_bytes()
-    run(["dvc", "push"], root)
+    run(["dvc", "push", "dvc.yaml"], root)
     return {"root": root, "remote": remote, "v1": v1, "v2": v2}
 
 
 def test_the_generate_change_changed_the_training_set(history):
     assert history["v1"] != history["v2"]
-    assert json.loads(run(["dvc", "status", "--json"], history["root"]).stdout) == {}
+    assert json.loads(run(["dvc", "status", "--json", "dvc.yaml"], history["root"]).stdout) == {}
 
 
 def test_git_checkout_and_dvc_checkout_restore_v1(history):
     root = history["root"]
     run(["git", "checkout", "-q", "v1"], root)
-    run(["dvc", "checkout"], root)
+    run(["dvc", "checkout", "dvc.yaml"], root)
     assert (root / TRAIN).read_bytes() == history["v1"]
-    assert json.loads(run(["dvc", "status", "--json"], root).stdout) == {}
+    assert json.loads(run(["dvc", "status", "--json", "dvc.yaml"], root).stdout) == {}
 
 
 def test_dvc_pull_restores_v1_without_a_cache(history):
@@ -64,7 +64,7 @@ def test_dvc_pull_restores_v1_without_a_cache(history):
     run(["git", "checkout", "-q", "v1"], root)
     shutil.rmtree(root / ".dvc" / "cache")
     (root / TRAIN).unlink()
-    run(["dvc", "pull"], root)
+    run(["dvc", "pull", "dvc.yaml"], root)
     assert (root / TRAIN).read_bytes() == history["v1"]
     assert _md5(root / TRAIN) == hashlib.md5(history["v1"]).hexdigest()
 

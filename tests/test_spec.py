@@ -33,7 +33,9 @@ def test_bundled_spec_loads():
         (lambda s: s["scenarios"][0]["templates"].update(sarcastic=["x"]), "unknown template families"),
         (lambda s: s["labels"][0].update(near_miss=["ghost"]), "near_miss 'ghost' is not a label"),
         (lambda s: s["channels"].update(fax=["{body}"]), "unknown channels"),
-        (lambda s: s["labels"][0].update(colour="red"), "Extra inputs"),
+        (lambda s: s["labels"][0].update(colour="red"), "unknown key"),
+        (lambda s: s["labels"].append(dict(s["labels"][1])), "label 'cancel_subscription' is defined twice (labels.1 and labels.3)"),
+        (lambda s: s["labels"][1].update(definition="short"), "(in label 'cancel_subscription')"),
     ],
 )
 def test_bad_spec_is_a_clear_error(tmp_path, mutate, message):

@@ -1,4 +1,4 @@
-"""The `synthkit` command: query the artifacts with SQL, diff them between revisions, export the training set."""
+"""The `synthkit` command: query the artifacts with SQL, diff them between revisions, export the training set, write the run report."""
 
 from __future__ import annotations
 
@@ -8,9 +8,20 @@ import sys
 import duckdb
 import typer
 
-from synthkit.query import connect
+from synthkit.errors import clip, one_line
+from synthkit.stage import exit_on_interrupt
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="synthkit: audit and query a synthetic dataset build.")
+
+class _Synthkit(typer.Typer):
+    """The command group; Ctrl-C and SIGTERM end any command with one line and exit 130 / 143."""
+
+    def __call__(self, *args, **kwargs):
+        command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+        with exit_on_interrupt(f"synthkit {command}".strip(), keyboard=False):
+            return super().__call__(*args, **kwargs)
+
+
+app = _Synthkit(add_completion=False, no_args_is_help=True, help="synthkit: audit and query a synthetic dataset build.")
 
 
 @app.command()
@@ -19,16 +30,29 @@ def query(
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
     root: str = typer.Option(".", help="project root"),
 ) -> None:
-    """Run SQL with DuckDB over every artifact, each exposed as a view by name."""
-    con, views = connect(root)
+    """Run read-only SQL with DuckDB over every artifact, each exposed as a view by name; nothing else is readable or writable."""
+    from synthkit.query import QueryRefused, check_read_only, connect
+
+    if fmt not in ("table", "csv", "json"):
+        typer.echo(f"error: --format: unknown format {clip(fmt)} (choose from table, csv, json)", err=True)
+        raise typer.Exit(2)
+    try:
+        check_read_only(sql)
+        con, views = connect(root)
+    except QueryRefused as exc:
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
+        raise typer.Exit(2) from None
     try:
         rel = con.sql(sql)
-    except duckdb.Error as exc:
-        typer.echo(f"error: {exc.__class__.__name__}: {str(exc).splitlines()[0]} (views: {', '.join(views) or 'none; run dvc repro'})", err=True)
+        df = rel.pl() if rel is not None else None
+    except duckdb.PermissionException:
+        typer.echo(f"error: synthkit query reads only the artifact views ({', '.join(views) or 'none; run dvc repro'}); file access is disabled", err=True)
         raise typer.Exit(2) from None
-    if rel is None:
+    except duckdb.Error as exc:
+        typer.echo(f"error: {exc.__class__.__name__}: {one_line(str(exc).splitlines()[0])} (views: {', '.join(views) or 'none; run dvc repro'})", err=True)
+        raise typer.Exit(2) from None
+    if df is None:
         return
-    df = rel.pl()
     if fmt == "json":
         typer.echo(json.dumps(df.to_dicts(), ensure_ascii=False, default=str, indent=2))
     elif fmt == "csv":
@@ -46,7 +70,7 @@ def diff(
     rev_b: str = typer.Argument(None, help="the new git revision; default: the workspace"),
     artifact: str = typer.Option("train", "--artifact", "-a", help="a view name (train, deduped, candidates, ...) or rejects/<stage>"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
-    sample: int = typer.Option(20, help="rows listed per added/removed/flip sample"),
+    sample: int = typer.Option(20, min=0, help="rows listed per added/removed/flip sample"),
     root: str = typer.Option(".", help="project root (a git + DVC repo)"),
 ) -> None:
     """Row-level diff of an artifact between two revisions: added/removed rows, label flips, per-label/family deltas, changed params."""
@@ -71,13 +95,14 @@ def export(
     system_prompt: str = typer.Option(None, "--system-prompt", help="openai: the system message (default: names the labels; '' for none)"),
     train: str = typer.Option("data/train.parquet", help="the training set to export"),
     reports: str = typer.Option("reports", help="where manifest.json and funnel.json are (hf dataset card)"),
+    force: bool = typer.Option(False, "--force", help="write into a folder that already holds files (files of the same name are replaced)"),
 ) -> None:
     """Export the training set for fine-tuning (OpenAI chat JSONL), Hugging Face datasets (Parquet + README.md) or CSV."""
     from synthkit.errors import InputError
     from synthkit.export import export as run_export
 
     try:
-        result = run_export(fmt, out, train=train, system_prompt=system_prompt, reports=reports)
+        result = run_export(fmt, out, train=train, system_prompt=system_prompt, reports=reports, force=force)
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -187,6 +212,41 @@ def dag(check: bool = typer.Option(False, "--check", help="only compare: exit 1 
     if check and stale:
         typer.echo("error: run `synthkit dag` to bring the dvc.yaml files up to date with the code", err=True)
         raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    reports: str = typer.Option("reports", "--reports", "-r", help="the run's reports folder (examples/<type>/reports for an example)"),
+    out: str = typer.Option(None, "--out", "-o", help="where to write the page (default: <reports>/report.html)"),
+) -> None:
+    """Write one self-contained HTML page (no network needed) of what a run did: funnel, rejects, uplift, mix, drift, cost, provenance."""
+    from pathlib import Path
+
+    from synthkit.errors import InputError
+    from synthkit.io import write_text
+    from synthkit.report import build_report
+
+    target = out or str(Path(reports) / "report.html")
+    try:
+        page = build_report(reports)
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    write_text(page.html, target)
+    missing = f"; absent inputs: {', '.join(page.absent)}" if page.absent else ""
+    typer.echo(f"wrote {target} ({page.charts} charts, {len(page.html) // 1024} KiB){missing}")
+
+
+@app.command("plots-template")
+def plots_template(
+    out: str = typer.Option(".dvc/plots/offline.html", "--out", "-o", help="where to write the template"),
+) -> None:
+    """Write an HTML template with Vega inlined, for `dvc plots show --html-template <it>` to draw without network."""
+    from synthkit.io import write_text
+    from synthkit.report import dvc_plots_template
+
+    write_text(dvc_plots_template(), out)
+    typer.echo(f"wrote {out}; now: dvc plots show --html-template {out}")
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -11,12 +12,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_serializer,
     model_validator,
 )
 
 from synthkit import trace
-from synthkit.errors import InputError
+from synthkit.errors import InputError, clip, validation_message
 from synthkit.io import read_yaml
 
 
@@ -33,7 +35,7 @@ class TaskParams(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _type_section(cls, raw: Any) -> Any:
-        from synthkit.tasks.sections import sections, validate_section
+        from synthkit.task_types import sections, validate_section
 
         if not isinstance(raw, dict):
             return raw
@@ -75,6 +77,9 @@ class Columns(_Strict):
 class PrepareParams(_Strict):
     columns: Columns = Field(default_factory=Columns)
     dev_fraction: float = Field(0.0, ge=0.0, lt=1.0)
+    encoding: str = "utf-8"  # text encoding of CSV/JSONL inputs (a UTF-8 byte-order mark is always dropped)
+    # the same normalised text with different labels: error (stop naming both rows), drop (every such row), first (keep the first label's rows)
+    conflicts: Literal["error", "drop", "first"] = "error"
     # input files (CSV, JSONL or Parquet); dvc.yaml reads these paths through ${prepare.*} templating
     seeds: str = "data/raw/seeds.csv"
     eval: str = "data/raw/eval.csv"
@@ -82,6 +87,15 @@ class PrepareParams(_Strict):
     unlabeled: str = "data/raw/production.csv"  # pool of unlabeled real texts for the pseudo_label backend
     docs: str | None = None  # folder of source documents (summarization): <doc_id>.md or .txt
     eval_docs: str | None = None  # folder of the protected eval set's documents (default: docs)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {clip(value)} (e.g. utf-8, cp1252, latin-1, utf-16)") from None
+        return value
 
 
 class PseudoLabelParams(_Strict):
@@ -207,7 +221,7 @@ class CriticParams(_Strict):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"extra_boilerplate: invalid regex {pattern!r}: {exc}") from None
+                raise ValueError(f"extra_boilerplate: invalid regex {clip(pattern)}: {exc}") from None
         return self
 
 
@@ -320,13 +334,6 @@ class Params(_Strict):
     ray: RayParams = Field(default_factory=RayParams)
 
 
-def _describe(err: dict) -> tuple[str, str]:
-    loc = ".".join(str(p) for p in err["loc"])
-    if err["type"] == "extra_forbidden":
-        return loc, "unknown key (check the spelling against the documented params)"
-    return loc, err["msg"]
-
-
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Load params.yaml; an unknown, mistyped or invalid key stops with the file and the key path."""
     raw = read_yaml(path) or {}
@@ -335,6 +342,6 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     try:
         params = Params.model_validate(raw)
     except ValidationError as exc:
-        loc, msg = _describe(exc.errors()[0])
+        loc, msg = validation_message(exc.errors()[0])
         raise InputError(str(path), msg, field=loc) from None
     return trace.params(params)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import sys
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -19,6 +18,8 @@ from datasketch import LeanMinHash, MinHash
 
 from synthkit.config import DedupeParams
 from synthkit.gates.base import KEEP, Verdict, split_verdicts
+from synthkit.progress import progress
+from synthkit.textnorm import normalize_text
 
 GATE = "dedupe"
 REQUIRED_COLUMNS = ("id", "text")
@@ -27,23 +28,6 @@ REQUIRED_COLUMNS = ("id", "text")
 LSH_RECALL_AT_THRESHOLD = 0.95
 
 ShingleKind = Literal["char", "word"]
-APOSTROPHES = "'\u2018\u2019\u02bc\u0060"
-
-
-@lru_cache(maxsize=1)
-def _punctuation_table() -> dict[int, str | None]:
-    """A str.translate table: apostrophes vanish (don't -> dont), other Unicode punctuation (P*) becomes a space."""
-    table: dict[int, str | None] = {
-        cp: " " for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)).startswith("P")
-    }
-    table.update({ord(c): None for c in APOSTROPHES})
-    return table
-
-
-def normalize_text(text: str) -> str:
-    """NFKC, casefold, strip punctuation (apostrophes deleted, the rest split words) and collapse whitespace."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(folded.translate(_punctuation_table()).split())
 
 
 def _shingles_of_normalized(norm: str, kind: ShingleKind, n: int) -> set[str]:
@@ -251,7 +235,7 @@ def lsh_sketch(norms: Sequence[str], params: DedupeParams, batch_size: int = SIG
     value) of normalized texts, batch by batch: a row keeps 8 * bands + num_perm bytes, never its shingles."""
     bands, rows = lsh_bands(params.threshold, params.num_perm)
     keys, marks = [], []
-    for lo in range(0, len(norms), batch_size):
+    for lo in progress(range(0, len(norms), batch_size), "minhash", total=len(norms), size_of=lambda lo: min(batch_size, len(norms) - lo)):
         sig = _signature_batch(norms[lo : lo + batch_size], params)
         keys.append(_band_keys_of(sig, bands, rows))
         marks.append((sig & _U64(0xFF)).astype(np.uint8))

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-from synthkit.dedupe import normalize_text
+from synthkit.textnorm import normalize_text
 from synthkit.errors import InputError
 from synthkit.query import ARTIFACTS
 
@@ -197,19 +197,27 @@ def read_params(root: Path, sha: str | None, file: str = "params.yaml") -> dict:
     """params.yaml at a commit (git show) or in the workspace; {} when the file is absent."""
     if sha is None:
         path = root / file
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        try:
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(str(path), f"cannot read the params file ({exc.__class__.__name__})") from None
     else:
         res = _git(root, "show", f"{sha}:{file}")
         text = res.stdout if res.returncode == 0 else ""
     try:
         return yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise InputError(file, f"invalid YAML at {sha or WORKSPACE}: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(file, f"invalid YAML at {sha or WORKSPACE}: {getattr(exc, 'problem', None) or exc}", row=mark.line + 1 if mark else None) from None
 
 
 def diff_revs(root: str | Path, rev_a: str, rev_b: str | None = None, artifact: str = "train", sample: int = SAMPLE) -> dict[str, Any]:
     """Diff an artifact and params.yaml between rev_a and rev_b (None: the workspace)."""
     root = Path(root).resolve()
+    if not root.is_dir():
+        raise DiffError(f"{root}: no such project folder")
+    if _git(root, "rev-parse", "--git-dir").returncode != 0:
+        raise DiffError(f"{root}: not a git repository (synthkit diff compares git revisions of a project)")
     rel = artifact_path(artifact)
     sha_a, sha_b = resolve_rev(root, rev_a), resolve_rev(root, rev_b)
     label_a, label_b = rev_a if sha_a else WORKSPACE, (rev_b or WORKSPACE) if sha_b else WORKSPACE

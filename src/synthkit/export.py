@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from synthkit.errors import InputError
+from synthkit.errors import InputError, clip
 from synthkit.io import read_parquet, write_csv, write_parquet, write_text
 
 FORMATS = ("openai", "hf", "csv")
@@ -42,6 +42,40 @@ def _labeled(df: pl.DataFrame, path: str) -> pl.DataFrame:
     if out.height == 0:
         raise InputError(path, "no labeled rows to export")
     return out
+
+
+def check_training_set(df: pl.DataFrame, path: str) -> None:
+    """Stop unless the frame is a training set as the mix stage writes it: no gate verdicts, split 'train' on every row.
+
+    A rejects file (gate and reason columns), candidates (split 'candidate'), seeds or the protected eval set are
+    refused, naming the first row that gives them away.
+    """
+    hint = "export the mix stage's training set (data/train.parquet)"
+    for col in ("gate", "reason"):
+        if col in df.columns:
+            first = df.select(pl.col(col).cast(pl.String)).to_series().drop_nulls().head(1).to_list()
+            seen = f", e.g. {clip(first[0])}" if first else ""
+            raise InputError(path, f"not a training set: it holds gate verdicts (rejected rows{seen}); {hint}", field=col)
+    if "split" not in df.columns:
+        raise InputError(path, f"not a training set: no 'split' column (every synthkit artifact has one); {hint}", field="split")
+    bad = df.with_row_index("_row", offset=1).filter(pl.col("split").is_null() | (pl.col("split").cast(pl.String) != "train"))
+    if bad.height:
+        row, split = bad.row(0, named=True)["_row"], bad.row(0, named=True)["split"]
+        raise InputError(path, f"not a training set: split {clip(split)} on {bad.height} of {df.height} rows (a training set has only 'train'); {hint}", row=row, field="split")
+
+
+def check_target(out_dir: Path, force: bool) -> None:
+    """Stop when the export folder is a file, or holds files and force is not set."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(str(out_dir), "is a file, expected a folder to export into")
+    if out_dir.is_dir() and not force:
+        try:
+            entries = sorted(p.name for p in out_dir.iterdir())
+        except OSError as exc:
+            raise InputError(str(out_dir), f"cannot list the folder ({exc.strerror or exc.__class__.__name__})") from None
+        if entries:
+            held = f"{len(entries)} entries, e.g. {clip(entries[0])}" if len(entries) > 1 else clip(entries[0])
+            raise InputError(str(out_dir), f"not empty (holds {held}); pass --force to overwrite, or choose an empty folder")
 
 
 # ---------------------------------------------------------------------------------------------------- OpenAI
@@ -232,12 +266,28 @@ def dataset_card(df: pl.DataFrame, manifest: dict | None, funnel: dict | None, d
 
 
 def export(fmt: str, out_dir: str | Path, train: str | Path = "data/train.parquet", system_prompt: str | None = None,
-           reports: str | Path = "reports") -> dict[str, Any]:
-    """Write the export; returns {"format", "rows", "files"}. Raises InputError on bad input."""
+           reports: str | Path = "reports", force: bool = False) -> dict[str, Any]:
+    """Write the export; returns {"format", "rows", "files"}. Raises InputError on bad input or an unwritable target.
+
+    Refuses an input that is not a training set and a non-empty target folder unless force is set.
+    """
     if fmt not in FORMATS:
-        raise InputError("--format", f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+        raise InputError("--format", f"unknown format {clip(fmt)} (choose from {', '.join(FORMATS)})")
     out_dir, reports = Path(out_dir), Path(reports)
-    df = _labeled(read_parquet(train), str(train))
+    if Path(train).is_dir():
+        raise InputError(str(train), "is a directory, expected a Parquet file")
+    raw = read_parquet(train)
+    check_training_set(raw, str(train))
+    df = _labeled(raw, str(train))
+    check_target(out_dir, force)
+    try:
+        return _write(fmt, df, out_dir, system_prompt, reports)
+    except OSError as exc:
+        reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror or exc.__class__.__name__
+        raise InputError(str(out_dir), f"cannot write the export ({reason})") from None
+
+
+def _write(fmt: str, df: pl.DataFrame, out_dir: Path, system_prompt: str | None, reports: Path) -> dict[str, Any]:
     files: list[str] = []
     if fmt == "openai":
         prompt = system_prompt if system_prompt is not None else default_system_prompt(sorted(df["label"].unique().to_list()))

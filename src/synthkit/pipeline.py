@@ -7,6 +7,7 @@ from collections.abc import Callable
 import polars as pl
 
 from synthkit.gates.base import Verdict, split_verdicts
+from synthkit.progress import note_rows
 from synthkit.schemas import Reject, polars_schema
 
 GateFn = Callable[[pl.DataFrame], list[Verdict]]
@@ -30,6 +31,7 @@ def stage_counts(stage: str, n_in: int, kept: pl.DataFrame, rejects: pl.DataFram
     if n_in != kept.height + rejects.height:
         raise AssertionError(f"{stage}: {n_in} in != {kept.height} kept + {rejects.height} rejected")
     counts.update(extra)
+    note_rows(n_in)  # the rows of the stage's progress summary
     return counts
 
 

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 
-from synthkit.config import Columns
-from synthkit.errors import InputError
+from synthkit.config import Columns, PrepareParams
+from synthkit.errors import InputError, clip
 from synthkit.io import read_records
-from synthkit.schemas import (
-    CHANNELS,
-    Example,
-    Generator,
-    RawLabeled,
-    RawUnlabeled,
-    content_id,
-    rows_to_frame,
-)
+from synthkit.schemas import CHANNELS, Example, Generator, RawLabeled, RawUnlabeled, content_id, rows_to_frame
+from synthkit.textnorm import normalize_text
 
 SLICE_SEPARATOR = ";"
 
@@ -32,23 +26,60 @@ def _real_row(text: str, label: str | None, split: str, group: str | None, slice
     )
 
 
+class Loaded(NamedTuple):
+    """A labeled input file as Example rows, with what was taken out on the way."""
+
+    frame: pl.DataFrame  # unique by id, sorted by id
+    duplicates: int  # exact duplicate rows collapsed
+    conflicts: int  # rows removed by the prepare.conflicts policy (0 under "error")
+
+
+def _settings(columns: Columns | PrepareParams) -> PrepareParams:
+    return columns if isinstance(columns, PrepareParams) else PrepareParams(columns=columns)
+
+
+def resolve_conflicts(path: str | Path, rows: list[tuple[int, Example]], policy: str, label_field: str) -> list[tuple[int, Example]]:
+    """Apply the conflicts policy to rows whose normalised text carries more than one label.
+
+    error: stop, naming the first row and the row that contradicts it; drop: remove every row of such a text;
+    first: keep the rows with the label of the text's first row. Texts that normalise to nothing are left alone.
+    """
+    norms = [normalize_text(ex.text) for _, ex in rows]
+    first: dict[str, tuple[int, str]] = {}
+    labels: dict[str, set[str]] = {}
+    for (rowno, ex), norm in zip(rows, norms):
+        if not norm:
+            continue
+        row0, label0 = first.setdefault(norm, (rowno, ex.label))
+        if ex.label != label0 and policy == "error":
+            raise InputError(
+                str(path), f"same text as row {row0} (after normalising case, spacing and punctuation) but label {clip(ex.label)} "
+                f"instead of {clip(label0)}; fix one, or set prepare.conflicts to drop or first", row=rowno, field=label_field,
+            )
+        labels.setdefault(norm, set()).add(ex.label)
+    if policy == "drop":
+        return [row for row, norm in zip(rows, norms) if len(labels.get(norm, ())) <= 1]
+    return [row for row, norm in zip(rows, norms) if norm not in first or first[norm][1] == row[1].label]
+
+
 def load_labeled(
-    path: str | Path, split: str, columns: Columns, labels: list[str], target_check: Callable[[str | None], str | None] | None = None
-) -> tuple[pl.DataFrame, int]:
+    path: str | Path, split: str, columns: Columns | PrepareParams, labels: list[str],
+    target_check: Callable[[str | None], str | None] | None = None,
+) -> Loaded:
     """Read a labeled file into Example rows; a label not in the spec names its file, row and field.
 
+    columns: the column mapping, or the whole prepare section (columns, encoding, conflicts policy).
     target_check (extraction, rewrite, summarization) returns the canonical target or raises ValueError,
     reported with the file, row and target column.
-
-    Returns the frame (unique by id, sorted) and the number of exact duplicate rows collapsed.
     """
-    mapping = columns.model_dump()
+    settings = _settings(columns)
+    columns = settings.columns
     allowed = set(labels)
-    rows: dict[str, Example] = {}
-    records = read_records(path, RawLabeled, mapping)
+    examples: list[tuple[int, Example]] = []
+    records = read_records(path, RawLabeled, columns.model_dump(), encoding=settings.encoding)
     for rowno, rec in records:
         if rec.label not in allowed:
-            raise InputError(str(path), f"label {rec.label!r} is not in the spec", row=rowno, field=columns.label)
+            raise InputError(str(path), f"label {clip(rec.label)} is not in the spec", row=rowno, field=columns.label)
         slices = sorted({s.strip() for s in (rec.slices or "").split(SLICE_SEPARATOR) if s.strip()})
         target = None
         if target_check is not None:
@@ -56,15 +87,21 @@ def load_labeled(
                 target = target_check(rec.target or None)
             except ValueError as exc:
                 raise InputError(str(path), str(exc), row=rowno, field=columns.target) from None
-        ex = _real_row(rec.text, rec.label, split, rec.group, slices, rec.channel, target)
-        rows.setdefault(ex.id, ex)
-    return rows_to_frame(rows.values(), Example).sort("id"), len(records) - len(rows)
-
-
-def load_unlabeled(path: str | Path, columns: Columns, split: str = "production") -> pl.DataFrame:
-    """Read an unlabeled file (a production sample, an unlabeled pool) into Example rows of the given split."""
+        examples.append((rowno, _real_row(rec.text, rec.label, split, rec.group, slices, rec.channel, target)))
+    kept = resolve_conflicts(path, examples, settings.conflicts, columns.label)
     rows: dict[str, Example] = {}
-    for _, rec in read_records(path, RawUnlabeled, {"text": columns.text, "channel": columns.channel}):
+    for _, ex in kept:
+        rows.setdefault(ex.id, ex)
+    frame = rows_to_frame(rows.values(), Example).sort("id")
+    return Loaded(frame, len(kept) - len(rows), len(examples) - len(kept))
+
+
+def load_unlabeled(path: str | Path, columns: Columns | PrepareParams, split: str = "production") -> pl.DataFrame:
+    """Read an unlabeled file (a production sample, an unlabeled pool) into Example rows of the given split."""
+    settings = _settings(columns)
+    mapping = {"text": settings.columns.text, "channel": settings.columns.channel}
+    rows: dict[str, Example] = {}
+    for _, rec in read_records(path, RawUnlabeled, mapping, encoding=settings.encoding):
         ex = _real_row(rec.text, None, split, None, [], rec.channel)
         rows.setdefault(ex.id, ex)
     return rows_to_frame(rows.values(), Example).sort("id")

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from synthkit.errors import InputError
+from synthkit.errors import InputError, clip, validation_message
 from synthkit.io import read_yaml
 from synthkit.schemas import CHANNELS, FAMILIES
 
@@ -49,7 +49,7 @@ class Scenario(_Strict):
     def _families_known(self) -> "Scenario":
         unknown = set(self.templates) - set(FAMILIES)
         if unknown:
-            raise ValueError(f"unknown template families {sorted(unknown)}; known: {list(FAMILIES)}")
+            raise ValueError(f"unknown template families {clip(sorted(unknown))}; known: {list(FAMILIES)}")
         if "typical" not in self.templates or not self.templates["typical"]:
             raise ValueError("every scenario needs at least one 'typical' template")
         return self
@@ -85,7 +85,7 @@ class Spec(_Strict):
     @classmethod
     def _type_section(cls, raw: Any) -> Any:
         """Move the task type's section (the top-level key named like the type) into `section`, validated."""
-        from synthkit.tasks.sections import sections, validate_section
+        from synthkit.task_types import sections, validate_section
 
         if not isinstance(raw, dict):
             return raw
@@ -119,41 +119,58 @@ class Spec(_Strict):
     @model_validator(mode="after")
     def _cross_check(self) -> "Spec":
         names = set(self.label_names)
-        if len(names) != len(self.labels):
-            raise ValueError("label names must be unique")
+        first: dict[str, int] = {}
+        for i, name in enumerate(self.label_names):
+            if first.setdefault(name, i) != i:
+                raise ValueError(f"label {clip(name)} is defined twice (labels.{first[name]} and labels.{i}); label names must be unique")
         for lab in self.labels:
             for other in lab.near_miss:
                 if other not in names:
-                    raise ValueError(f"label {lab.name!r}: near_miss {other!r} is not a label")
+                    raise ValueError(f"label {clip(lab.name)}: near_miss {clip(other)} is not a label")
         unknown_channels = set(self.channels) - set(CHANNELS)
         if unknown_channels:
-            raise ValueError(f"unknown channels {sorted(unknown_channels)}; known: {list(CHANNELS)}")
+            raise ValueError(f"unknown channels {clip(sorted(unknown_channels))}; known: {list(CHANNELS)}")
         for name, wrappers in self.channels.items():
             for w in wrappers:
                 if "{body}" not in w and "{short}" not in w:
-                    raise ValueError(f"channel {name!r}: wrapper {w!r} needs {{body}} or {{short}}")
+                    raise ValueError(f"channel {name!r}: wrapper {clip(w)} needs {{body}} or {{short}}")
         seen = set()
         for sc in self.scenarios:
             if sc.id in seen:
-                raise ValueError(f"duplicate scenario id {sc.id!r}")
+                raise ValueError(f"duplicate scenario id {clip(sc.id)}")
             seen.add(sc.id)
             for lab in (sc.label, sc.hard_negative_of):
                 if lab is not None and lab not in names:
-                    raise ValueError(f"scenario {sc.id!r}: label {lab!r} is not in labels")
+                    raise ValueError(f"scenario {clip(sc.id)}: label {clip(lab)} is not in labels")
             for family, templates in sc.templates.items():
                 for t in templates:
                     for slot in SLOT.findall(t):
                         if slot not in sc.slots and slot not in self.slots:
-                            raise ValueError(f"scenario {sc.id!r} ({family}): slot {{{slot}}} has no values")
+                            raise ValueError(f"scenario {clip(sc.id)} ({family}): slot {{{slot}}} has no values")
         return self
 
 
 def load_spec(path: str | Path) -> Spec:
     """Load and cross-check a spec file; errors name the file and the offending field."""
     raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise InputError(str(path), "expected a mapping at the top level (task, labels, scenarios, ...)")
     try:
         return Spec.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or None
-        raise InputError(str(path), err["msg"], field=loc) from None
+        loc, msg = validation_message(err)
+        item = _item_name(raw, err["loc"])
+        raise InputError(str(path), f"{msg} (in {item})" if item else msg, field=loc) from None
+
+
+def _item_name(raw: dict, loc: tuple) -> str | None:
+    """'label 'x'' or 'scenario 'y'' for an error inside a list item that has a name or id."""
+    if len(loc) < 2 or loc[0] not in ("labels", "scenarios") or not isinstance(loc[1], int):
+        return None
+    items = raw.get(loc[0])
+    item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+    key = "name" if loc[0] == "labels" else "id"
+    if not isinstance(item, dict) or not isinstance(item.get(key), str) or loc[2:3] == (key,):
+        return None
+    return f"{loc[0][:-1]} {clip(item[key])}"

@@ -72,7 +72,7 @@ def llm_run(tmp_path_factory):
 
         # 1. kill -9 the generate stage once some responses are cached
         model.latency_s = 0.15
-        proc = subprocess.Popen(["dvc", "repro"], cwd=root, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(["dvc", "repro", "dvc.yaml"], cwd=root, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline, killed = time.time() + 300, None
         while time.time() < deadline and proc.poll() is None and killed is None:
             gen = [p for p in _descendants(proc.pid) if "stages/generate.py" in _cmdline(p)]
@@ -88,18 +88,18 @@ def llm_run(tmp_path_factory):
 
         # 2. rerun: resumes from the cache
         model.latency_s = 0.0
-        res = subprocess.run(["dvc", "repro"], cwd=root, env=environ, capture_output=True, text=True)
+        res = subprocess.run(["dvc", "repro", "dvc.yaml"], cwd=root, env=environ, capture_output=True, text=True)
         logs.append(res.stdout + res.stderr)
         assert res.returncode == 0, logs[-1][-4000:]
         after_resume = list(model.answered)
         requests_after_resume = len(server.requests)
 
         # 3. warm rerun with unchanged params, after deleting nothing: DVC skips every stage
-        res = subprocess.run(["dvc", "repro"], cwd=root, env=environ, capture_output=True, text=True)
+        res = subprocess.run(["dvc", "repro", "dvc.yaml"], cwd=root, env=environ, capture_output=True, text=True)
         logs.append(res.stdout + res.stderr)
         assert res.returncode == 0, logs[-1][-4000:]
         warm_requests = len(server.requests) - requests_after_resume
-        status = json.loads(run(["dvc", "status", "--json"], root).stdout)
+        status = json.loads(run(["dvc", "status", "--json", "dvc.yaml"], root).stdout)
 
         # 4. force the LLM stages to run again with the same params: everything comes from the cache
         res = subprocess.run(["dvc", "repro", "--force", "--single-item", "generate"], cwd=root, env=environ, capture_output=True, text=True)

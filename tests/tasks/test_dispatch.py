@@ -28,7 +28,7 @@ SPEC = Spec.model_validate({
 def test_prepare_canonicalises_targets_and_names_row_and_field_of_a_bad_one(tmp_path):
     good = tmp_path / "seeds.csv"
     good.write_text('text,label,target\n"Paid €4.00 at Atlas on 2025-01-02",receipt,"{""merchant"": ""Atlas"", ""amount"": 4, ""currency"": ""EUR"", ""date"": ""2025-01-02""}"\n')
-    df, _ = load_labeled(good, "seed", Columns(), SPEC.label_names, target_check=target_check(SPEC))
+    df, *_ = load_labeled(good, "seed", Columns(), SPEC.label_names, target_check=target_check(SPEC))
     assert df["target"].to_list() == ['{"amount": 4, "currency": "EUR", "date": "2025-01-02", "merchant": "Atlas"}']
     bad = tmp_path / "eval.csv"
     bad.write_text('text,label,target\nfine,receipt,"{""amount"": 4, ""currency"": ""EUR"", ""date"": ""2025-01-02"", ""merchant"": ""A""}"\nbroken,invoice,{not json\n')

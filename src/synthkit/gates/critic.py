@@ -10,6 +10,7 @@ import polars as pl
 
 from synthkit.config import CriticParams
 from synthkit.gates.base import KEEP, Verdict
+from synthkit.progress import progress
 
 _RESIDUE = [
     ("unfilled_slot", re.compile(r"\{\{?\s*[A-Za-z_][\w .-]{0,40}\}\}?|\$\{\w+\}|%\(\w+\)[sd]|(?<!\w)%s(?!\w)")),
@@ -194,7 +195,7 @@ def gate_critic(df: pl.DataFrame, seed_texts: list[str], params: CriticParams, *
         suspects = [True] * len(texts)
 
     verdicts: list[Verdict] = []
-    for text, suspect in zip(texts, suspects):
+    for text, suspect in progress(zip(texts, suspects), "critic", total=len(texts)):
         text = text or ""
         verdict = KEEP
         if not suspect:

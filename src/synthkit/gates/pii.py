@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import calendar
 import functools
-import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import TYPE_CHECKING
@@ -28,6 +26,7 @@ from synthkit.gates.pii_informal import (
     may_hold_email,
     may_hold_spoken_phone,
 )
+from synthkit.gates.pool import sigint_blocked, worker_pool
 from synthkit.progress import progress
 
 if TYPE_CHECKING:
@@ -740,12 +739,12 @@ def _analyze_parallel(
 ) -> list[list[Finding]]:
     """Findings per text from `workers` spawned processes, in input order whatever order chunks finish in."""
     chunks = [texts[i : i + params.chunk_size] for i in range(0, len(texts), params.chunk_size)]
-    context = multiprocessing.get_context("spawn")  # no fork of a process that runs polars/Arrow threads
     lexicon = _lexicon() if _lexicon.cache_info().currsize else None  # building the lists takes seconds per process
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(params.spacy_model, lexicon)) as pool:
-        n = len(chunks)
-        results = pool.map(_analyze_chunk, chunks, [entities] * n, [thresholds] * n, [params.prescreen] * n)
-        return [findings for chunk in progress(results, "pii", total=len(chunks)) for findings in chunk]
+    with worker_pool(workers, _init_worker, (params.spacy_model, lexicon)) as pool:
+        with sigint_blocked():  # the workers start here, as the chunks are submitted
+            futures = [pool.submit(_analyze_chunk, chunk, entities, thresholds, params.prescreen) for chunk in chunks]
+        results = (future.result() for future in futures)  # input order; unlike pool.map, an interrupt cancels nothing
+        return [findings for chunk in progress(results, "pii", total=len(futures)) for findings in chunk]
 
 
 def redact(text: str, findings: list[Finding]) -> str:

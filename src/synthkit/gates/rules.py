@@ -8,6 +8,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from synthkit.gates.base import KEEP, Verdict
+from synthkit.progress import progress
 from synthkit.schemas import CHANNELS, FAMILIES, Example
 from synthkit.spec import Spec
 
@@ -23,7 +24,8 @@ def gate_format(rows: pl.DataFrame | list[dict]) -> list[Verdict]:
     A frame is read in batches of FORMAT_BATCH rows, so its rows never all exist as Python dicts at once.
     """
     if isinstance(rows, pl.DataFrame):
-        return [_format_row(row) for batch in rows.iter_slices(FORMAT_BATCH) for row in batch.to_dicts()]
+        batches = progress(rows.iter_slices(FORMAT_BATCH), "format gate", total=rows.height, size_of=len)
+        return [_format_row(row) for batch in batches for row in batch.to_dicts()]
     return [_format_row(row) for row in rows]
 
 
@@ -52,7 +54,7 @@ def gate_rules(df: pl.DataFrame, spec: Spec, min_chars: int | None = None, max_c
     hi = spec.constraints.max_chars if max_chars is None else max_chars
     forbidden = [re.compile(p) for p in spec.constraints.forbid_patterns]
     verdicts = []
-    for row in df.select("text", "label", "family", "channel").iter_rows(named=True):
+    for row in progress(df.select("text", "label", "family", "channel").iter_rows(named=True), "rule gate", total=df.height):
         text = row["text"]
         if row["label"] not in labels:
             verdicts.append(Verdict("rule_unknown_label", str(row["label"])))

@@ -16,6 +16,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from synthkit.config import SeedVariationParams
 from synthkit.generators.noise import make_messy
 from synthkit.generators.template import template_hash
+from synthkit.progress import progress
 from synthkit.schemas import CHANNELS, Example, Generator, content_id, rows_to_frame
 from synthkit.spec import Spec
 from synthkit.student import train_student
@@ -106,7 +107,7 @@ def generate_seed_variations(seeds: pl.DataFrame, spec: Spec, params: SeedVariat
         text, channel, wrapper = _wrap(r["text"], spec, channels, rng)
         return _row(r, text, family or "typical", channel, op, wrapper, [r["id"]])
 
-    for r in records:
+    for r in progress(records, "seed variation", unit="seeds"):
         rng = random.Random(f"{seed}:{BACKEND}:{r['id']}")
         for k in range(params.per_seed):
             add(variant(r, OPERATIONS[k % len(OPERATIONS)], rng))

@@ -10,6 +10,7 @@ import polars as pl
 
 from synthkit.config import GenerateParams
 from synthkit.generators.noise import make_messy
+from synthkit.progress import progress
 from synthkit.schemas import Example, Generator, content_id, rows_to_frame
 from synthkit.spec import SLOT, Scenario, Spec
 
@@ -94,6 +95,7 @@ def apply_family_caps(df: pl.DataFrame, caps: dict[str, int], seed: int) -> pl.D
 
 def generate_template(spec: Spec, params: GenerateParams, seed: int) -> pl.DataFrame:
     """All scenario candidates of the spec, per-family capped, sorted by id."""
-    rows = [ex for sc in sorted(spec.scenarios, key=lambda s: s.id) for ex in generate_scenario(sc, spec, params, seed)]
+    scenarios = progress(sorted(spec.scenarios, key=lambda s: s.id), "template", unit="scenarios")
+    rows = [ex for sc in scenarios for ex in generate_scenario(sc, spec, params, seed)]
     df = rows_to_frame(rows, Example)
     return apply_family_caps(df, params.family_caps, seed).sort("id")

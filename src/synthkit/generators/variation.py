@@ -9,6 +9,7 @@ import polars as pl
 from synthkit.config import GenerateParams
 from synthkit.generators.noise import make_messy
 from synthkit.generators.template import template_hash
+from synthkit.progress import progress
 from synthkit.schemas import Example, Generator, content_id, rows_to_frame
 from synthkit.spec import Spec
 
@@ -41,7 +42,7 @@ def generate_variations(seeds: pl.DataFrame, spec: Spec, params: GenerateParams,
     """`params.variation_per_seed` variants of every training seed, sorted by id; identical variants collapse."""
     rows: dict[str, Example] = {}
     train = seeds.filter(pl.col("split") == "seed").sort("id")
-    for row in train.iter_rows(named=True):
+    for row in progress(train.iter_rows(named=True), "variation", total=train.height, unit="seeds"):
         rng = random.Random(f"{seed}:{row['id']}")
         if row["channel"] not in spec.channels:
             row = {**row, "channel": "chat"}

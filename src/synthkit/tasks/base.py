@@ -27,7 +27,7 @@ Gate = tuple[str, Callable[[pl.DataFrame], list[Verdict]]]
 LLM_READS = ("llm.base_url", "llm.model", "llm.temperature", "llm.budget_usd", "llm.prices", "llm.batch", "llm.batch_price_factor")
 # The params every task type's stages read; a type adds its own in TaskType.reads.
 COMMON_READS: dict[str, tuple[str, ...]] = {
-    "prepare": ("seed", "task.type", "prepare.columns", "prepare.dev_fraction"),
+    "prepare": ("seed", "task.type", "prepare.columns", "prepare.dev_fraction", "prepare.encoding", "prepare.conflicts"),
     "generate": ("seed", "task.type"),
     "validate": ("task.type", "validate.min_chars", "validate.max_chars"),
     "filter": ("seed", "task.type", "filter.pii.enabled", "filter.pii.spacy_model", "filter.pii.entities",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 from synthkit.errors import InputError
-from synthkit.tasks.sections import known_type
+from synthkit.task_types import known_type
 
 
 def load_task(spec, params=None):

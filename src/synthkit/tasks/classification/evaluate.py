@@ -7,6 +7,7 @@ import polars as pl
 from sklearn.metrics import accuracy_score, f1_score
 
 from synthkit.config import EvaluateParams
+from synthkit.progress import progress
 from synthkit.student import train_student
 from synthkit.tasks.base import Evaluation, TaskContext, slice_groups, slice_plot_rows
 
@@ -41,7 +42,7 @@ def student_metrics(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame
     """Metrics (overall, per slice, uplift), per-label detail, and the mix model's predictions for plots."""
     preds: dict[str, list[str]] = {}
     texts = eval_["text"].to_list()
-    for name, frame in (("real_only", real), ("mix", train)):
+    for name, frame in progress((("real_only", real), ("mix", train)), "students", unit="models"):
         model = train_student(frame["text"].to_list(), frame["label"].to_list(), frame["weight"].to_list(), C=params.C)
         preds[name] = [str(p) for p in model.predict(texts)]
     y_true = eval_["label"].to_list()
@@ -79,7 +80,7 @@ def ratio_curve(train: pl.DataFrame, eval_: pl.DataFrame, labels: list[str], par
     synth = train.filter(pl.col("source") == "synthetic").with_columns(pl.col("id").hash(seed=seed).alias("_h")).sort("_h", "id").drop("_h")
     y_true, texts = eval_["label"].to_list(), eval_["text"].to_list()
     points, base = [], None
-    for ratio in sorted(set(params.ratio_grid)):
+    for ratio in progress(sorted(set(params.ratio_grid)), "ratio curve", unit="models"):
         n = min(round(ratio / (1 - ratio) * real.height), synth.height)
         frame = pl.concat([real, synth.head(n)])
         model = train_student(frame["text"].to_list(), frame["label"].to_list(), frame["weight"].to_list(), C=params.C)
@@ -103,7 +104,7 @@ def uplift_by_backend(train: pl.DataFrame, eval_: pl.DataFrame, labels: list[str
     real_rows = train.filter(pl.col("source") == "real")
     texts, y_true = eval_["text"].to_list(), eval_["label"].to_list()
     out: dict[str, dict] = {}
-    for backend in sorted(synth["_backend"].unique().to_list()):
+    for backend in progress(sorted(synth["_backend"].unique().to_list()), "uplift by backend", unit="models"):
         part = synth.filter(pl.col("_backend") == backend).drop("_backend")
         frame = pl.concat([real_rows, part])
         model = train_student(frame["text"].to_list(), frame["label"].to_list(), frame["weight"].to_list(), C=params.C)

@@ -16,7 +16,7 @@ class Classification(TaskType):
         "evaluate": ("seed", "evaluate.C", "evaluate.ratio_grid"),
     }
     plots = {
-        "slices.csv": {"template": "bar_horizontal", "x": "value", "y": "slice"},
+        "slices.csv": {"template": "grouped_bars", "x": "value", "y": "slice"},
         "uplift_by_ratio.csv": {"template": "linear", "x": "ratio_actual", "y": "macro_f1"},
         "confusion.csv": {"template": "confusion", "x": "actual", "y": "predicted"},
     }

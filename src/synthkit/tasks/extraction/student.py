@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from synthkit.progress import progress
 from synthkit.tasks.base import slice_groups
 from synthkit.tasks.extraction.section import ExtractionSpec
 from synthkit.tasks.extraction.target import MONTH_NAMES, find_value, parse_target
@@ -143,7 +144,7 @@ def student_metrics(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame
     gold = [parse_target(t, ex_spec)[0] or {} for t in eval_["target"].to_list()]
     texts = eval_["text"].to_list()
     preds = {}
-    for name, frame in (("real_only", real), ("mix", train)):
+    for name, frame in progress((("real_only", real), ("mix", train)), "students", unit="models"):
         crf = train_extractor(frame["text"].to_list(), frame["target"].to_list(), ex_spec, params.task.section)
         preds[name] = predict(crf, texts, ex_spec)
     tags = eval_["slices"].to_list()

@@ -12,7 +12,7 @@ class Extraction(TaskType):
                      "generate.channels", "generate.max_tokens", *LLM_READS),
         "evaluate": ("task.extraction",),
     }
-    plots = {"slices.csv": {"template": "bar_horizontal", "x": "value", "y": "slice"}}
+    plots = {"slices.csv": {"template": "grouped_bars", "x": "value", "y": "slice"}}
     skipped_gates = TARGET_SKIPPED_GATES
 
 

@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 
 import polars as pl
 
+from synthkit.progress import progress
 from synthkit.tasks.base import slice_groups
 
 
@@ -120,7 +121,7 @@ def student_metrics(real: pl.DataFrame, train: pl.DataFrame, eval_: pl.DataFrame
     """Exact match and chrF on the eval set: copy-the-source baseline, the rewriter learned on real-only and on the mix."""
     texts, refs = eval_["text"].to_list(), eval_["target"].to_list()
     preds = {"copy_baseline": list(texts)}
-    for name, frame in (("real_only", real), ("mix", train)):
+    for name, frame in progress((("real_only", real), ("mix", train)), "students", unit="models"):
         preds[name] = Rewriter().fit(frame["text"].to_list(), frame["target"].to_list()).predict(texts)
     tags = eval_["slices"].to_list()
     groups = slice_groups(tags, min_slice_size)

@@ -13,7 +13,7 @@ class Rewrite(TaskType):
                      "generate.channels", "generate.max_tokens", *LLM_READS),
         "validate": ("task.rewrite",),
     }
-    plots = {"slices.csv": {"template": "bar_horizontal", "x": "value", "y": "slice"}}
+    plots = {"slices.csv": {"template": "grouped_bars", "x": "value", "y": "slice"}}
     skipped_gates = TARGET_SKIPPED_GATES
 
 

@@ -15,7 +15,7 @@ class Summarization(TaskType):
         "generate": ("generate.backend", "generate.backends", "generate.per_scenario", "generate.max_tokens", *LLM_READS),
         "evaluate": ("task.summarization",),
     }
-    plots = {"slices.csv": {"template": "bar_horizontal", "x": "value", "y": "slice"}}
+    plots = {"slices.csv": {"template": "grouped_bars", "x": "value", "y": "slice"}}
     skipped_gates = TARGET_SKIPPED_GATES
 
 

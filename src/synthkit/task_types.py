@@ -1,4 +1,5 @@
-"""Which task types there are, and their spec and params sections (synthkit/tasks/<type>/section.py)."""
+"""Which task types are installed (the packages under synthkit/tasks/), and their spec and params section models
+(synthkit/tasks/<type>/section.py): what config and spec need of a type, below the types themselves."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def task_types() -> list[str]:
     """The task types installed: every package under synthkit/tasks/ with a task.py."""
-    root = Path(__file__).parent
+    root = Path(__file__).parent / "tasks"
     return sorted(m.name for m in pkgutil.iter_modules([str(root)]) if m.ispkg and (root / m.name / "task.py").exists())
 
 
@@ -26,7 +27,7 @@ def known_type(kind: str) -> str:
 def sections(kind: str) -> tuple[type | None, type | None]:
     """(spec section model, params section model) of a task type; None where the type has none."""
     known_type(kind)
-    if not (Path(__file__).parent / kind / "section.py").exists():
+    if not (Path(__file__).parent / "tasks" / kind / "section.py").exists():
         return None, None
     mod = importlib.import_module(f"synthkit.tasks.{kind}.section")
     return getattr(mod, "SPEC_SECTION", None), getattr(mod, "PARAMS_SECTION", None)
