@@ -73,6 +73,8 @@ def _found(analyzer, text: str, entity: str) -> list[str]:
         # names from locales beyond the capitalised-text lists, in any casing
         ("call Kyalo", "Kyalo"),
         ("did kyalo reply to my email", "kyalo"),
+        # the verb after a first and last name makes the pair a subject
+        ("Hi team, daniel bell wants a refund", "daniel bell"),
     ],
 )
 def test_names_in_chat_are_found(analyzer, text, name):
@@ -121,6 +123,12 @@ def test_names_in_chat_are_found(analyzer, text, name):
         "is denny's open",
         "i need a flight from boston to miami",
         "how much memory do i have left on this phone",
+        # a service after signing in or paying
+        "caller reports - Sign in with Okta just loops back to the login page.",
+        "i paid with daniel",
+        "log in with apple doesnt work",
+        # lower-case words from another language beside capitalised names: this writer capitalises names
+        "Hi Northwind team,\n\nLa app se cierra sola cada vez que abro el calendario.",
     ],
 )
 def test_dates_greetings_and_everyday_words_are_no_person(analyzer, text):

@@ -111,6 +111,13 @@ _CONTACT = re.compile(rf"\b(?:{_alternatives(_CONTACT_VERBS + _CONTACT_NOUNS)})\
 _CONTACT_VERB = re.compile(rf"(?:^|[.!?,;:\n]|\b(?:{_alternatives(_VERB_OPENERS)}))\s*(?:{_alternatives(_CONTACT_VERBS)})\s*$")
 _WITH_SOCIAL = re.compile(rf"\b(?:{_alternatives(_SOCIAL_WORDS)})\b(?:\s+[a-z']+){{0,3}}?\s+with\s*$")
 _WITH = re.compile(r"\bwith\s*$")
+# "sign in with okta", "pay with klarna", "continue with google": "with" after signing in or paying names a service
+_SERVICE_WITH = re.compile(
+    r"\b(?:sign(?:s|ed|ing)?[\s-]*(?:in|on|up)|log(?:s|ged|ging)?[\s-]*(?:in|on)|login|signin|continue|pay(?:s|ing)?|paid|"
+    r"checkout|check\s+out|authenticate|register)\s+with\s*$"
+)
+# A capitalised word inside a sentence ("hi Northwind team"): the writer capitalises names
+_MID_SENTENCE_CAPITAL = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+")
 _TO = re.compile(
     r"\b(?:send|sent|give|gave|talk|talked|speak|spoke|write|wrote|reply|replied|respond|say|said|forward|introduce|"
     r"transfer|pay|paid|lend|lent|owe|text|email|message|show|read|wave|explain|deliver|return|mail|wish)\b"
@@ -440,6 +447,10 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
             plausible = surname not in _PERSON_NOUNS and surname not in _SUBJECT_VERBS  # not "michael will reserve"
             if surname in lex.last and plausible and (surname not in lex.ambiguous or not ambiguous):
                 pair_end = nxt[1]
+        # the verb of "X said" / "X Y said" follows the whole name: for a pair, the word after its surname
+        verb_at = i + 2 if pair_end is not None else i + 1
+        verb_word = tokens[verb_at][2].lower() if verb_at < len(tokens) else ""
+        verb_spaced = bool(verb_word) and text[tokens[verb_at - 1][1] : tokens[verb_at][0]] == " "
         score = 0.0
         if possessive:
             noun = _WORD.match(after.lstrip("'’s").lstrip()) if after else None
@@ -453,6 +464,9 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
                 score = 0.6  # "maya's playlist", "leons soccer practice"; not "is denny's open"
             elif not ambiguous:
                 score = 0.4
+        if not possessive and _SERVICE_WITH.search(prefix):
+            i += 1
+            continue  # "sign in with okta", "pay with klarna": a service
         cue = None
         kin = _KIN.search(prefix)
         if kin and ambiguous and word.islower() and _WORD.findall(kin.group())[-1] in _TITLE_WORDS:
@@ -466,7 +480,7 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
         elif not ambiguous and not (possessive and _business_after(after.lstrip("'’s"))) and (
             _QUESTION.search(prefix) or (_PLAIN_BEFORE.search(prefix) and not (_ROUTE.match(after) and _TRAVEL.search(prefix)))
             or _AND_ME.match(after) or _CONTACTS_AFTER.match(after)
-            or (not possessive and _untypo(nxt_word, _SUBJECT_VERBS) in _SUBJECT_VERBS and text[end : end + 1] == " ")
+            or (not possessive and _untypo(verb_word, _SUBJECT_VERBS) in _SUBJECT_VERBS and verb_spaced)
         ):  # fmt: skip
             cue = "weak"
         follows = possessive or pair_end is not None or _follower_ok(text, end)
@@ -480,7 +494,11 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
             pair = 0.6 if ambiguous or nxt[2].lower() in lex.ambiguous else 0.7
             if cue in ("strong", "contact") or (cue == "weak" and not ambiguous):
                 pair = min(0.9, pair + 0.15)
-            if not ambiguous or cue in ("strong", "contact"):
+            # an uncued lower-case pair in a text that capitalises inside sentences ("la app se cierra sola" beside
+            # "Hi Northwind team"): this writer would have capitalised a name
+            uncued_lower = cue is None and not possessive and word.islower() and nxt[2].islower()
+            capitalising = uncued_lower and any(m.start() < start or m.start() >= pair_end for m in _MID_SENTENCE_CAPITAL.finditer(text))
+            if not capitalising and (not ambiguous or cue in ("strong", "contact")):
                 out.append((start, pair_end, max(pair, score)))
                 i += 2
                 continue
@@ -576,7 +594,7 @@ def find_informal_emails(text: str, common: frozenset[str], first_names: frozens
             continue  # "email me at gmail dot com" names no address
         if cue is None:
             cue = _EMAIL_CUE.search(text) is not None
-        address_like = not plain or local in first_names or cue or not (local in common)
+        address_like = not plain or local in first_names or cue or local not in common
         if symbol_at:
             score = 0.85
         elif len(labels) == 1:
