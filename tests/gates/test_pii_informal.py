@@ -129,6 +129,7 @@ def test_names_in_chat_are_found(analyzer, text, name):
         "log in with apple doesnt work",
         # lower-case words from another language beside capitalised names: this writer capitalises names
         "Hi Northwind team,\n\nLa app se cierra sola cada vez que abro el calendario.",
+        "Agent: Northwind support, how can I help?\nCustomer: La app se cierra sola cada vez que abro el calendario.",
     ],
 )
 def test_dates_greetings_and_everyday_words_are_no_person(analyzer, text):

@@ -116,8 +116,9 @@ _SERVICE_WITH = re.compile(
     r"\b(?:sign(?:s|ed|ing)?[\s-]*(?:in|on|up)|log(?:s|ged|ging)?[\s-]*(?:in|on)|login|signin|continue|pay(?:s|ing)?|paid|"
     r"checkout|check\s+out|authenticate|register)\s+with\s*$"
 )
-# A capitalised word inside a sentence ("hi Northwind team"): the writer capitalises names
-_MID_SENTENCE_CAPITAL = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+")
+# A capitalised word inside a sentence or after a colon ("hi Northwind team", "Customer: La app"): the writer
+# capitalises names
+_MID_SENTENCE_CAPITAL = re.compile(r"(?<=[a-z,:] )[A-Z][a-z]+")
 _TO = re.compile(
     r"\b(?:send|sent|give|gave|talk|talked|speak|spoke|write|wrote|reply|replied|respond|say|said|forward|introduce|"
     r"transfer|pay|paid|lend|lent|owe|text|email|message|show|read|wave|explain|deliver|return|mail|wish)\b"
