@@ -5,6 +5,7 @@ import _env  # noqa: F401,I001  first: re-runs the stage under the project's .ve
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.cost import CostLedger
+from synthkit.embeddings import stage_embedder
 from synthkit.engine import open_engine
 from synthkit.gates.pii import build_analyzer
 from synthkit.io import read_parquet, write_json, write_parquet
@@ -31,7 +32,7 @@ def main(args) -> None:
     decisions = load_decisions(args.decisions, spec.label_names)
     analyzer = build_analyzer(params.filter.pii.spacy_model) if params.filter.pii.enabled else None
     ensure_cache_dir(args.llm_cache)
-    ctx = TaskContext(spec, params, prompts_dir=args.prompts, llm_cache=args.llm_cache)
+    ctx = TaskContext(spec, params, prompts_dir=args.prompts, llm_cache=args.llm_cache, embedder=stage_embedder(args.embeddings_cache))
     ledger = CostLedger()
     with open_engine(params) as engine:
         kept, rejects = run_gates(apply_decisions(validated, decisions), step.filter_gates(ctx, seeds, decisions, analyzer, engine, ledger))
@@ -52,4 +53,5 @@ def main(args) -> None:
 
 if __name__ == "__main__":
     p = stage.parser(__doc__, "spec", "validated", "seeds", "decisions", "prompts", "llm-cache", "out", "rejects", "review-dir", "counts")
+    p.add_argument("--embeddings-cache", default=None, help="sentence-embedding cache folder (a persisted DVC output; default: memory only)")
     stage.run(main, p)

@@ -42,8 +42,12 @@ def apply_quota(df: pl.DataFrame, quota: int | None, seed: int) -> pl.DataFrame:
     return ranked.head(quota).drop("_h", "_rank")
 
 
-def template_free_candidates(spec, seeds: pl.DataFrame, pool: pl.DataFrame | None, params: GenerateParams, seed: int) -> pl.DataFrame:
-    """Candidates of the template-free backends in params.backends (pseudo_label, seed_variation), each capped by its quota."""
+def template_free_candidates(spec, seeds: pl.DataFrame, pool: pl.DataFrame | None, params: GenerateParams, seed: int,
+                             embedder=None) -> pl.DataFrame:
+    """Candidates of the template-free backends in params.backends (pseudo_label, seed_variation), each capped by its quota.
+
+    embedder (synthkit.embeddings, with its cache) serves a pseudo_label student or agreement reading sentence embeddings.
+    """
     frames = []
     for backend in params.backends:
         if backend == "pseudo_label":
@@ -51,7 +55,7 @@ def template_free_candidates(spec, seeds: pl.DataFrame, pool: pl.DataFrame | Non
 
             if pool is None:
                 raise InputError("params.yaml", "backend pseudo_label needs an unlabeled pool (prepare.unlabeled)", field="generate.backends")
-            frame = generate_pseudo_labels(seeds, pool, params.pseudo_label)
+            frame = generate_pseudo_labels(seeds, pool, params.pseudo_label, embedder)
         elif backend == "seed_variation":
             from synthkit.generators.seed_variation import generate_seed_variations
 
@@ -129,7 +133,7 @@ def generate(ctx: TaskContext, seeds: pl.DataFrame, unlabeled: pl.DataFrame | No
     scenario_rows = pl.concat(frames) if frames else pl.DataFrame(schema=polars_schema(Example))
     frames = [apply_quota(scenario_rows, gen.quotas.get("template"), params.seed)]
     if any(b != "template" for b in gen.backends):
-        frames.append(template_free_candidates(spec, seeds, unlabeled, gen, params.seed))
+        frames.append(template_free_candidates(spec, seeds, unlabeled, gen, params.seed, ctx.embedder))
     out.candidates = conform(pl.concat([conform(f, Example) for f in frames]), Example).unique("id", keep="first", maintain_order=True).sort("id")
     out.rejects = pl.concat(reject_frames).unique("id", keep="first").sort("id")
     return out

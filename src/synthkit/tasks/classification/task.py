@@ -1,5 +1,6 @@
 """The classification task type: scenario-first generation (template or openai) plus template-free backends, the
-seed-trained consistency student among the filter gates, and a TF-IDF student scored by macro-F1."""
+seed-trained consistency student (or the nearest seeds by sentence embedding) among the filter gates, and the students
+of evaluate.students (TF-IDF, sentence embedding, both) scored by macro-F1."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ class Classification(TaskType):
         "generate": ("generate", *LLM_READS),
         "filter": ("filter.critic.backend", "filter.critic.min_realism", "filter.critic.min_label_correctness",
                    "filter.critic.min_specificity", "filter.critic.model", "filter.consistency"),
-        "evaluate": ("seed", "evaluate.C", "evaluate.ratio_grid"),
+        "evaluate": ("seed", "evaluate.students", "evaluate.C", "evaluate.ratio_grid"),
     }
     plots = {
         "slices.csv": {"template": "grouped_bars", "x": "value", "y": "slice"},
