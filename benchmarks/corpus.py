@@ -115,8 +115,16 @@ def _near_edit(text: str, r: random.Random, words: list[str]) -> str:
     return text.replace(". ", "! ", 1).rstrip(".") + "?!"
 
 
-def generate_candidates(n: int, seed: int = 13, eval_texts: list[str] | None = None) -> tuple[pl.DataFrame, dict]:
-    """n candidate rows (Example schema, ids c00000000...) and the row kinds planted in them."""
+def generate_candidates(
+    n: int, seed: int = 13, eval_texts: list[str] | None = None, eval_copies: list[tuple[int, int, bool]] | None = None,
+    row_kinds: list[str] | None = None,
+) -> tuple[pl.DataFrame, dict]:
+    """n candidate rows (Example schema, ids c00000000...) and the row kinds planted in them.
+
+    eval_copies, when given, receives (row, eval position, edited) for every planted copy of an eval text; edited is
+    False for a verbatim copy and True for a copy through _near_edit (word edits, casing or punctuation).
+    row_kinds, when given, receives every row's kind (unique, exact, near, eval, pii_<entity>, offensive, artifact).
+    """
     from faker.providers.lorem.en_US import Provider as Lorem
 
     r = random.Random(seed)
@@ -145,8 +153,11 @@ def generate_candidates(n: int, seed: int = 13, eval_texts: list[str] | None = N
             kind = f"pii_{entity}"
             text = f"{_unique_text(r, words, label)} {make(r)}"
         elif kind == "eval" and eval_texts:
-            text = eval_texts[r.randrange(len(eval_texts))]
-            text = text if r.random() < 0.5 else _near_edit(text, r, words)
+            source = r.randrange(len(eval_texts))
+            edited = r.random() >= 0.5
+            text = _near_edit(eval_texts[source], r, words) if edited else eval_texts[source]
+            if eval_copies is not None:
+                eval_copies.append((i, source, edited))
         elif kind == "offensive":
             text = f"{_unique_text(r, words, label)} {r.choice(OFFENSIVE)}"
         elif kind == "artifact":
@@ -157,6 +168,8 @@ def generate_candidates(n: int, seed: int = 13, eval_texts: list[str] | None = N
         texts.append(text)
         row_labels.append(label)
         kinds.append(kind)
+    if row_kinds is not None:
+        row_kinds.extend(kinds)
     df = pl.DataFrame(
         {
             "id": [f"c{i:08d}" for i in range(n)],

@@ -13,13 +13,15 @@ Exits 0 with {"skipped": ...} when the datasets folder is absent.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
 import time
 from pathlib import Path
 
-from synthkit.config import PiiParams, ToxicityParams
+from synthkit.config import PiiParams, ToxicityParams, load_params
+from synthkit.generators.noise import add_typos
 from synthkit.gates.pii import build_analyzer, scan_pii
 from synthkit.gates.toxicity import gate_toxicity
 from synthkit.io import write_json
@@ -97,6 +99,194 @@ def pii_tab(docs: list[dict], analyzer) -> dict:
     return out
 
 
+# --- informal (chat) PII: a labelled set built from hand-written templates, faker values and the project's noise ---
+PERSON_TEMPLATES = [
+    "make an alarm for the meeting with {n} at seven today", "is it true that {n}'s birthday is on march first",
+    "remove {n}'s bedtime alarm", "add a new contact for {f}", "call {n}", "call {n} on speaker please",
+    "text {n} that i'm running late", "send a message to {n} saying happy birthday", "email {n} the report from yesterday",
+    "tell {n} i'll be there in ten minutes", "remind me to call {n} tomorrow morning", "set up a meeting with {n} for friday",
+    "schedule lunch with {n} next week", "what is {n}'s phone number", "when is {n}'s birthday", "did {n} reply to my email",
+    "how long is the drive to {n}'s house", "share my location with {n}", "my name is {n}", "you can call me {n}",
+    "i'm {n}, i need help with my order", "hi it's {n} from accounts", "ask {n} if she wants pizza",
+    "invite {n} to the party on saturday", "{n} and i are going to the movies tonight", "book a table for two under the name {n}",
+    "buy a gift for {n}", "transfer fifty dollars to {n}", "remind {n} about the dentist appointment",
+    "put {n}'s soccer practice on the calendar", "add {f} to my contacts", "delete {f} from my contacts",
+    "what's {f}'s email address", "read my last message from {n}", "forward this to {n} please", "cancel my meeting with {n}",
+    "play the playlist {n} made", "how old is {n}", "facetime {n}", "my brother {n} needs a ride", "can you ring {n} back",
+    "hey {n}, are we still on for tonight", "{f} called about the refund",
+]  # fmt: skip
+EMAIL_TEMPLATES = ["my email is {e}", "add {e} as a new contact", "send the invoice to {e}", "you can reach me at {e}",
+                   "email {e} the tickets", "change my email to {e}", "is {e} in my contacts", "reply to {e} please"]  # fmt: skip
+PHONE_TEMPLATES = ["my number is {p}", "call me back on {p}", "save {p} as mum's mobile", "text {p} when you land",
+                   "the new landline is {p}", "dial {p}"]  # fmt: skip
+# Everyday words that are also names, used as words: none of these holds a person.
+HARD_NEGATIVES = [
+    "mark my calendar for june 5th", "may i pay my bill with my card", "will it rain tomorrow", "bill payment failed again",
+    "set a reminder to pay the water bill", "hey will you set an alarm for 7", "hi may i ask something", "pay my bill with chase",
+    "ask alexa to play music", "what is my phone bill this month", "grant me access to the shared folder", "i hope you can help",
+    "mark the email as read", "the summer sale price was wrong", "will you book a table at 8", "look at google.com for the answer",
+    "meet me at the cafe. it is on main street", "count one two three", "i'm at work. it is late", "play hey jude",
+    "text message failed to send", "email address change please", "how do i say thank you in german", "flight to austin on may 3rd",
+]  # fmt: skip
+NAME_LOCALES = ("en_US", "en_GB")  # names of the capitalised-text lists
+# English-speaking locales outside the capitalised-text lists (the chat-text lists take every faker locale)
+OTHER_LOCALES = ("en_NZ", "en_KE", "en_NG", "en_PK")
+AMBIGUOUS_NAMES = ["will", "may", "june", "bill", "mark", "grace", "robin", "april", "jade", "chase"]
+
+
+def _spell_email(local: str, domain: str, r: random.Random) -> str:
+    """An address as people type or say it in chat."""
+    name, _, tld = domain.partition(".")
+    spoken_local = local.replace(".", " dot ") if r.random() < 0.5 else local
+    forms = [f"{local}@{name} dot {tld}", f"{spoken_local} at {name} dot {tld}", f"{local} at {domain}",
+             f"{local} (at) {name} (dot) {tld}", f"{local} [at] {name} [dot] {tld}", f"{local} @ {name} . {tld}"]  # fmt: skip
+    if name in ("gmail", "hotmail", "yahoo", "outlook"):
+        forms.append(f"{local} at {name}")
+    return r.choice(forms)
+
+
+def _spell_phone(r: random.Random) -> str:
+    words = "zero one two three four five six seven eight nine".split()
+    digits = r.choice([f"{r.randint(200, 999)}{r.randint(200, 999)}{r.randint(1000, 9999)}", f"07{r.randint(100000000, 999999999)}"])
+    groups = [digits[:3], digits[3:6], digits[6:]] if len(digits) == 10 else [digits[:5], digits[5:]]
+    out = []
+    for g in groups:
+        if r.random() < 0.2:
+            out.append(g)  # a group in digits: "555 one two three..."
+        else:
+            out.append(" ".join("oh" if c == "0" and r.random() < 0.5 else words[int(c)] for c in g))
+    return r.choice([" ", ", ", " - "]).join(out)
+
+
+def informal_set(n: int = 1500, seed: int = 13, typo_rate: float = 0.06) -> list[dict]:
+    """Chat-style texts with PERSON, EMAIL_ADDRESS and PHONE_NUMBER spans, and texts without PII.
+
+    Templates are filled with faker values, then given the project's keyboard noise (generators.noise.add_typos on
+    the words around the values, lower-casing, dropped apostrophes), so the gold spans stay exact."""
+    from faker import Faker
+
+    r = random.Random(seed)
+    fakers = {loc: Faker(loc) for loc in (*NAME_LOCALES, *OTHER_LOCALES)}
+    for i, f in enumerate(fakers.values()):
+        f.seed_instance(seed + i)
+    rows = []
+    for i in range(n):
+        kind = ("person", "person", "email", "phone", "none")[i % 5]
+        lower, drop_apostrophes = r.random() < 0.6, r.random() < 0.5
+        if kind == "person":
+            source = "ambiguous" if r.random() < 0.1 else "other_locales" if r.random() < 0.2 else "listed"
+            fk = fakers[r.choice(OTHER_LOCALES if source == "other_locales" else NAME_LOCALES)]
+            first = r.choice(AMBIGUOUS_NAMES) if source == "ambiguous" else fk.first_name()
+            template = r.choice(PERSON_TEMPLATES)
+            value = f"{first} {fk.last_name()}" if "{f}" in template else first
+            if r.random() < 0.75:
+                value = value.lower()
+            slot, label = ("{f}" if "{f}" in template else "{n}"), "PERSON"
+        elif kind == "email":
+            fk = fakers["en_US"]
+            local = r.choice([fk.user_name(), f"{fk.first_name()}.{fk.last_name()}".lower(), f"{fk.first_name().lower()}{r.randint(1, 99)}"])
+            domain = r.choice([fk.free_email_domain(), fk.domain_name()])
+            template, value, slot, label, source = r.choice(EMAIL_TEMPLATES), _spell_email(local, domain, r), "{e}", "EMAIL_ADDRESS", "spelled"
+        elif kind == "phone":
+            template, value, slot, label, source = r.choice(PHONE_TEMPLATES), _spell_phone(r), "{p}", "PHONE_NUMBER", "words"
+        else:
+            template, value, slot, label, source = r.choice(HARD_NEGATIVES), "", None, None, "hard_negative"
+        before, _, after = template.partition(slot) if slot else (template, "", "")
+        before, after = add_typos(before, typo_rate, r), add_typos(after, typo_rate, r)
+        if drop_apostrophes:
+            before, after = before.replace("'", ""), after.replace("'", "")
+        if lower:
+            before, value, after = before.lower(), value.lower(), after.lower()
+        text = before + value + after
+        spans = [{"start": len(before), "end": len(before) + len(value), "label": label}] if slot else []
+        rows.append({"text": text, "spans": spans, "kind": kind, "source": source})
+    return rows
+
+
+def pii_informal(rows: list[dict], params: PiiParams, analyzer) -> dict:
+    """Span precision/recall per entity (overlap match) on the informal set, with recall per name source."""
+    entities = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER")
+    found = scan_pii([r["text"] for r in rows], params, analyzer)
+    c = {e: {"pred": 0, "pred_matched": 0, "gold": 0, "gold_matched": 0} for e in entities}
+    by_source: dict[str, list[int]] = {}
+    hard_negative_flagged = 0
+    for row, fs in zip(rows, found):
+        for e in entities:
+            g = [(s["start"], s["end"]) for s in row["spans"] if s["label"] == e]
+            p = [(f.start, f.end) for f in fs if f.entity == e]
+            c[e]["gold"] += len(g)
+            c[e]["pred"] += len(p)
+            c[e]["gold_matched"] += sum(any(overlaps(x, y) for y in p) for x in g)
+            c[e]["pred_matched"] += sum(any(overlaps(x, y) for y in g) for x in p)
+            if g:
+                key = f"{e}:{row['source']}"
+                hit = sum(any(overlaps(x, y) for y in p) for x in g)
+                by_source.setdefault(key, [0, 0])
+                by_source[key][0] += hit
+                by_source[key][1] += len(g)
+        hard_negative_flagged += row["source"] == "hard_negative" and bool(fs)
+    out = {
+        e: {
+            "precision": round(v["pred_matched"] / v["pred"], 4) if v["pred"] else None,
+            "recall": round(v["gold_matched"] / v["gold"], 4) if v["gold"] else None,
+            "gold_spans": v["gold"], "predicted_spans": v["pred"],
+        }
+        for e, v in c.items()
+    }  # fmt: skip
+    out["recall_by_source"] = {k: {"recall": round(h / n, 4), "gold_spans": n} for k, (h, n) in sorted(by_source.items())}
+    n_hard = sum(r["source"] == "hard_negative" for r in rows)
+    out["hard_negatives"] = {"texts": n_hard, "flagged": hard_negative_flagged}
+    out["texts"] = len(rows)
+    return out
+
+
+REVIEW_FILE = Path(__file__).with_name("pii_real_texts_review.json")
+
+
+def finding_key(text: str, span: str) -> str:
+    """The review file's key of one finding: a hash of the text and the flagged words."""
+    return f"{hashlib.sha1(text.encode()).hexdigest()[:12]}:{span}"
+
+
+def flagged_by_label(rows: list[dict], params: PiiParams, analyzer, review: dict[str, bool]) -> dict:
+    """Per intent label: the share of real texts with a finding, and the share whose findings include words a person
+    judged no real name (review file: finding key -> true when the words are a person's name)."""
+    found = scan_pii([r["text"] for r in rows], params, analyzer)
+    by_label: dict[str, list[int]] = {}
+    flagged = []
+    for row, fs in zip(rows, found):
+        counts = by_label.setdefault(row["label"], [0, 0, 0, 0])  # texts, flagged, false, unreviewed
+        counts[0] += 1
+        if not fs:
+            continue
+        verdicts = [review.get(finding_key(row["text"], f.text)) for f in fs]
+        counts[1] += 1
+        counts[2] += any(v is False for v in verdicts)
+        counts[3] += any(v is None for v in verdicts)
+        real = None if any(v is None for v in verdicts) else all(verdicts)
+        flagged.append({"label": row["label"], "text": row["text"], "findings": [[f.entity, f.text] for f in fs], "real_name": real})
+    labels = {
+        label: {"texts": n, "flagged": k, "flagged_share": round(k / n, 4), "false_positive": fp,
+                "false_positive_share": round(fp / n, 4), "unreviewed": u}
+        for label, (n, k, fp, u) in sorted(by_label.items())
+    }  # fmt: skip
+    over = [label for label, v in labels.items() if v["flagged_share"] > 0.01]
+    return {
+        "texts": len(rows),
+        "flagged": sum(v["flagged"] for v in labels.values()),
+        "false_positive": sum(v["false_positive"] for v in labels.values()),
+        "unreviewed": sum(v["unreviewed"] for v in labels.values()),
+        "labels": len(labels),
+        "labels_flagged_over_1pct": over,
+        "labels_false_positive_over_1pct": [label for label, v in labels.items() if v["false_positive_share"] > 0.01],
+        "labels_over_1pct_only_through_real_names": [
+            label for label in over if labels[label]["false_positive"] == 0 and labels[label]["unreviewed"] == 0
+        ],
+        "by_label": labels,
+        "flagged_texts": flagged,
+    }
+
+
 def toxicity_davidson(rows: list[dict], params: ToxicityParams) -> dict:
     verdicts = gate_toxicity([r["text"] for r in rows], params)
     tp = fp = fn = tn = 0
@@ -155,8 +345,10 @@ def main() -> int:
 
     clean = []
     sizes = {}
+    real_rows = {}
     for name in ("clinc150", "banking77"):
-        texts = sample([r["text"] for r in read_jsonl(needed[name]) if r["split"] == "test"], args.max_texts)
+        real_rows[name] = sample([r for r in read_jsonl(needed[name]) if r["split"] == "test"], args.max_texts)
+        texts = [r["text"] for r in real_rows[name]]
         sizes[name] = len(texts)
         clean += [(name, x) for x in texts]
     texts = [x for _, x in clean]
@@ -174,11 +366,20 @@ def main() -> int:
             "toxicity": round(sum(flagged_tox[i] for i in rows) / len(rows), 4),
         }
     pii["false_positive_rate"] = round(sum(bool(f) for f in found) / len(texts), 4)
+    # the default gate (params.yaml filter.pii) on chat text: the informal set and the real intent texts, per label
+    defaults = load_params(str(here / "params.yaml")).filter.pii.model_copy(update={"workers": 1})
+    t = time.perf_counter()
+    informal = pii_informal(informal_set(), defaults, analyzer)
+    informal["seconds"] = round(time.perf_counter() - t, 2)
+    review = json.loads(REVIEW_FILE.read_text(encoding="utf-8"))["findings"]
+    informal["real_texts_default_params"] = {name: flagged_by_label(rows, defaults, analyzer, review) for name, rows in real_rows.items()}
+    informal["entities"] = {k: {"threshold": v.threshold, "action": v.action} for k, v in sorted(defaults.entities.items())}
     pii["false_positive_texts_by_entity"] = dict(sorted(by_entity.items()))
     toxicity["false_positive_rate"] = round(sum(flagged_tox) / len(texts), 4)
 
     result = {
         "pii": pii,
+        "pii_informal": informal,
         "toxicity": toxicity,
         "false_positive_rate_by_dataset": per_set,
         "pii_entities": {k: v.threshold for k, v in sorted(BENCH_PII.entities.items())},

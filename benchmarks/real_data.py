@@ -4,9 +4,12 @@ For each dataset and each of 5 draws: k=10 seeds per label from the train split,
 as the unlabeled pool (labels hidden), the test split as the protected eval set (CLINC150: in-scope test rows).
 Each draw runs the library code the DVC stages run: prepare (load_labeled / load_unlabeled), generate
 (the configured template-free backends), validate (format + rule gates), filter (PII, toxicity,
-critic, consistency), dedupe (against seeds and the eval set), mix (mix.synthetic_ratio auto: the amount chosen by
-cross-validation over the seeds), evaluate (real-only vs mix, and each backend alone). The params are exactly the ones
-`synthkit init` writes for a dataset with an unlabeled pool (init_params): no per-dataset setting, no override.
+critic, consistency), dedupe (against seeds and the eval set, by meaning too), mix (mix.synthetic_ratio auto: the
+amount chosen by cross-validation over the seeds), evaluate (real-only vs mix for every student of synthkit.students,
+the project's evaluate.students first; each backend alone with the first). The params are exactly the ones
+`synthkit init` writes for a dataset with an unlabeled pool (init_params): no per-dataset setting, no override
+(--set is for --dev experiments; a run with it is not `defaults`). Pseudo-label accuracy (the pool's hidden labels
+are known here) is reported per round of first selection, after the filter and in the mix.
 
 Leakage: with the full train split as seeds and the held-out splits as eval (Banking77: test; CLINC150:
 validation + test), the dedupe gate's report and the verbatim overlap (same text up to case and whitespace).
@@ -45,6 +48,7 @@ from synthkit.schemas import Example, rows_to_frame  # noqa: E402
 from synthkit.dedupe import dedupe, verbatim_overlap  # noqa: E402
 from synthkit.cost import CostLedger  # noqa: E402
 from synthkit.engine import LocalEngine  # noqa: E402
+from synthkit.students import STUDENTS  # noqa: E402
 from synthkit.gates.pii import build_analyzer  # noqa: E402
 from synthkit.gates.rules import gate_format, gate_rules  # noqa: E402
 from synthkit.io import write_json  # noqa: E402
@@ -54,7 +58,7 @@ from synthkit.pipeline import run_gates  # noqa: E402
 from synthkit.prepare import load_labeled, load_unlabeled  # noqa: E402
 from synthkit.spec import Spec  # noqa: E402
 from synthkit.tasks.base import TaskContext  # noqa: E402
-from synthkit.tasks.classification.evaluate import student_metrics, uplift_by_backend  # noqa: E402
+from synthkit.tasks.classification.evaluate import students_metrics, uplift_by_backend  # noqa: E402
 from synthkit.tasks.classification.generate import check_quotas, template_free_candidates  # noqa: E402
 from synthkit.tasks.registry import load_step  # noqa: E402
 
@@ -85,6 +89,38 @@ def init_params() -> Params:
     return Params.model_validate(yaml.safe_load(text))
 
 
+def merge(base: dict, over: dict) -> dict:
+    """`over` merged into `base`, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = merge(out.get(key) or {}, value) if isinstance(value, dict) and key != "quotas" else value
+    return out
+
+
+def parse_sets(items: list[str]) -> dict:
+    """--set a.b.c=value (value parsed as YAML) as a nested mapping."""
+    out: dict = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {item}: expected key=value")
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(raw)
+    return out
+
+
+def bench_params(overrides: dict | None = None) -> Params:
+    """init_params with the --set overrides merged in; every student is evaluated, the project's first."""
+    params = init_params()
+    if overrides:
+        params = Params.model_validate(merge(params.model_dump(), overrides))
+    students = list(params.evaluate.students) + [s for s in STUDENTS if s not in params.evaluate.students]
+    return params.model_copy(update={"evaluate": params.evaluate.model_copy(update={"students": students})})
+
+
 def write_jsonl(rows: list[dict], path: Path) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path
@@ -108,11 +144,11 @@ def draw_split(train: list[dict], draw: int, dev: bool) -> tuple[list[dict], lis
 _WORKER: dict = {}
 
 
-def run_task(task: tuple[str, int, bool]) -> dict:
+def run_task(task: tuple[str, int, bool, str]) -> dict:
     """One (dataset, draw) in a worker process; params, PII analyzer and rows are built once per process."""
-    name, draw, dev = task
+    name, draw, dev, overrides = task
     if "params" not in _WORKER:
-        _WORKER["params"] = init_params()
+        _WORKER["params"] = bench_params(json.loads(overrides))
         _WORKER["analyzer"] = build_analyzer(_WORKER["params"].filter.pii.spacy_model) if _WORKER["params"].filter.pii.enabled else None
     if name not in _WORKER:
         _WORKER[name] = read_rows(name)
@@ -143,25 +179,40 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
     validated, _ = run_gates(candidates, [("format", gate_format), ("rule", lambda f: gate_rules(f, spec))])
     gates = load_step(spec, params, "filter").filter_gates(TaskContext(spec, params, progress=False), seeds, {}, analyzer, LocalEngine(), CostLedger())
     filtered, _ = run_gates(validated, gates)
-    deduped, _, _ = dedupe(filtered, seeds, eval_, params.dedupe)
+    deduped, d_rejects, _ = dedupe(filtered, seeds, eval_, params.dedupe)
     ctx = TaskContext(spec, params, progress=False)
     mix_step = load_step(spec, params, "mix")
-    amount = choose_amount(seeds, deduped, params.mix, seed, partial(mix_step.mix_score, ctx), student=params.evaluate.student,
+    amount = choose_amount(seeds, deduped, params.mix, seed, partial(mix_step.mix_score, ctx), student=params.evaluate.students[0],
                            teacher=partial(mix_step.fold_teacher, ctx))
     train_mix, _ = mix(seeds, deduped, params.mix, seed, target=amount["target"])
     t_gates = time.perf_counter() - t0 - t_gen
     real = mix_weights(seeds.filter(pl.col("split") == "seed"), params.mix)
-    metrics, _, _ = student_metrics(real, train_mix, eval_, labels, params.evaluate)
+    metrics, _, _ = students_metrics(real, train_mix, eval_, labels, params.evaluate)
     by_backend = uplift_by_backend(train_mix, eval_, labels, params.evaluate, metrics["real_only"]["macro_f1"])
-    pl_rows = train_mix.filter(pl.col("generator").struct.field("backend") == "pseudo_label")
     truth = {r["text"]: r["label"] for r in pool_raw}
-    pl_acc = sum(truth.get(t) == lab for t, lab in pl_rows.select("text", "label").iter_rows()) / max(pl_rows.height, 1)
+
+    def pseudo(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.filter(pl.col("generator").struct.field("backend") == "pseudo_label")
+
+    def accuracy(frame: pl.DataFrame) -> float:
+        return round(sum(truth.get(t) == lab for t, lab in frame.select("text", "label").iter_rows()) / max(frame.height, 1), 4)
+
+    pl_rows, pl_cands = pseudo(train_mix), pseudo(candidates)
+    by_round = {str(r): {"rows": part.height, "accuracy": accuracy(part)} for (r,), part in sorted(pl_cands.group_by("round"))}
     out = {
         "draw": draw, "seeds": seeds.height, "pool": pool.height, "eval": eval_.height,
         "candidates": candidates.height, "validated": validated.height, "filtered": filtered.height, "deduped": deduped.height,
-        "synthetic_in_mix": metrics["train_rows"]["synthetic_in_mix"], "pseudo_label_accuracy": round(pl_acc, 4),
+        "synthetic_in_mix": metrics["train_rows"]["synthetic_in_mix"], "pseudo_label_accuracy": accuracy(pl_rows),
+        # pseudo-labels among the candidates, grouped by the round each text was first taken, and after the filter gates
+        "pseudo_label_accuracy_by_round": by_round, "pseudo_label_accuracy_filtered": accuracy(pseudo(filtered)),
+        "pseudo_label_rows_filtered": pseudo(filtered).height,
+        "dedupe_eval_rejects": {r: n for r, n in d_rejects.filter(pl.col("reason").str.starts_with("dedupe_eval_")).group_by("reason").len().sort("reason").iter_rows()},
         "real_only_macro_f1": metrics["real_only"]["macro_f1"], "mix_macro_f1": metrics["mix"]["macro_f1"],
-        "uplift": metrics["uplift"]["macro_f1"], "by_backend": by_backend, "mix_auto": {k: amount[k] for k in ("chosen", "curve", "teacher_refit_per_fold") if k in amount}, "generate_s": round(t_gen, 1), "gates_s": round(t_gates, 1),
+        "uplift": metrics["uplift"]["macro_f1"], "student": metrics["student"],
+        "students": {k: {"real_only_macro_f1": v["real_only"]["macro_f1"], "mix_macro_f1": v["mix"]["macro_f1"], "uplift": v["uplift"]["macro_f1"]}
+                     for k, v in metrics["students"].items()},
+        "by_backend": by_backend, "mix_auto": {k: amount[k] for k in ("chosen", "curve", "teacher_refit_per_fold") if k in amount},
+        "generate_s": round(t_gen, 1), "gates_s": round(t_gates, 1),
     }
     print(f"{name} draw {draw}: {json.dumps(out)}", flush=True)
     return out
@@ -178,9 +229,12 @@ def leakage(name: str, params: Params) -> dict:
     held = frame([r for r in raw if r["split"] in src["leak_splits"]], "e")
     _, _, report = dedupe(rows_to_frame([], Example), train, held, params.dedupe)
     verbatim = verbatim_overlap(held.to_dicts(), train.to_dicts())
-    exact = sum(any(n["kind"] == "exact" for n in item["neighbours"]) for item in report["leaked_eval_items"])
+    kinds = [{n["kind"] for n in item["neighbours"]} for item in report["leaked_eval_items"]]
     return {
-        "verbatim": verbatim["n_eval_texts"], "gate_exact_normalized": exact, "gate_exact_or_near": report["n_leaked_eval_items"],
+        "verbatim": verbatim["n_eval_texts"], "gate_exact_normalized": sum("exact" in k for k in kinds),
+        "gate_exact_or_near": sum(bool(k & {"exact", "near"}) for k in kinds),
+        # eval texts whose only training neighbours are by meaning (dedupe.eval_leakage: edit or semantic)
+        "gate_by_meaning_only": sum(not k & {"exact", "near"} for k in kinds), "gate_by_kind": report["by_kind"],
         "eval_splits": src["leak_splits"], "texts": [i["eval_text"] for i in verbatim["items"]],
     }
 
@@ -192,19 +246,23 @@ def main() -> None:
     ap.add_argument("--dev", action="store_true", help="score on a dev split carved from the pool, not the test split")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes over (dataset, draw) pairs")
     ap.add_argument("--from-log", default=None, help="aggregate the per-draw lines of an earlier run's output instead of running")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a param on top of the init params, e.g. generate.pseudo_label.student=both (for --dev runs)")
     ap.add_argument("--out", default=str(ROOT / "reports" / "bench" / "real_data.json"))
     args = ap.parse_args()
+    overrides = parse_sets(args.set)
     missing = [n for n in args.datasets if not (DATASETS / SOURCES[n]["file"]).exists()]
     if missing:
         print(f"skipped: {', '.join(missing)} not found under {DATASETS}")
         args.datasets = [n for n in args.datasets if n not in missing]
         if not args.datasets:
             return
-    params = init_params()
+    params = bench_params(overrides)
     settings = {"generate": params.generate.model_dump(include={"backends", "quotas", "pseudo_label"}), "mix": params.mix.model_dump()}
     result: dict = {"k_per_label": K, "draws": args.draws, "eval": "dev split carved from the pool" if args.dev else "test split",
-                    "settings": settings, "params": "as `synthkit init` writes them (init_params)"}
-    tasks = [(name, d, args.dev) for d in range(args.draws) for name in args.datasets]  # datasets interleaved: both advance together
+                    "settings": settings, "params": "as `synthkit init` writes them (init_params)", "overrides": overrides,
+                    "students": params.evaluate.students}
+    tasks = [(name, d, args.dev, json.dumps(overrides)) for d in range(args.draws) for name in args.datasets]  # datasets interleaved
     t_all = time.perf_counter()
     if args.from_log:  # aggregate the per-draw lines an interrupted run printed (wall_s is then unknown)
         logged = {}
@@ -233,9 +291,21 @@ def main() -> None:
         result[f"{name}.real_only_macro_f1_std"] = std([r["real_only_macro_f1"] for r in runs])
         result[f"{name}.mix_macro_f1"] = mean([r["mix_macro_f1"] for r in runs])
         result[f"{name}.mix_macro_f1_std"] = std([r["mix_macro_f1"] for r in runs])
-        result[f"{name}.defaults"] = True  # the params synthkit init writes, unchanged
+        result[f"{name}.defaults"] = not overrides  # the params synthkit init writes, unchanged
         result[f"{name}.uplift_mean"] = mean(ups)
         result[f"{name}.uplift_std"] = std(ups)
+        for student in params.evaluate.students:
+            for key in ("real_only_macro_f1", "mix_macro_f1", "uplift"):
+                vals = [r["students"][student][key] for r in runs]
+                stem = f"{name}.students.{student}.{key}"
+                result[f"{stem}_mean" if key == "uplift" else stem] = mean(vals)
+                result[f"{stem}_std"] = std(vals)
+        ups_by_student = [result[f"{name}.students.{s}.uplift_mean"] for s in params.evaluate.students]
+        result[f"{name}.uplift_sign_agrees"] = len({(u > 0) - (u < 0) for u in ups_by_student}) == 1
+        rounds = sorted({k for r in runs for k in r["pseudo_label_accuracy_by_round"]}, key=int)
+        result[f"{name}.pseudo_label_accuracy_by_round"] = {
+            k: mean([r["pseudo_label_accuracy_by_round"][k]["accuracy"] for r in runs if k in r["pseudo_label_accuracy_by_round"]]) for k in rounds
+        }
         for backend in sorted({b for r in runs for b in r["by_backend"]}):
             vals = [r["by_backend"].get(backend, {}).get("uplift_macro_f1", 0.0) for r in runs]
             result[f"{name}.uplift_{backend}_mean"] = mean(vals)
@@ -247,6 +317,10 @@ def main() -> None:
             result[f"{name}.leakage_detail"] = leak
         result[f"{name}.runs"] = runs
         print(f"{name}: uplift {result[f'{name}.uplift_mean']:+.4f} +- {result[f'{name}.uplift_std']:.4f}, wall {wall}s", flush=True)
+        for student in params.evaluate.students:
+            stem = f"{name}.students.{student}"
+            print(f"  {student}: real-only {result[f'{stem}.real_only_macro_f1']:.4f} mix {result[f'{stem}.mix_macro_f1']:.4f} "
+                  f"uplift {result[f'{stem}.uplift_mean']:+.4f} +- {result[f'{stem}.uplift_std']:.4f}", flush=True)
     write_json(result, args.out)
     print(f"wrote {args.out}")
 

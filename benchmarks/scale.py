@@ -13,12 +13,20 @@ subsample (pair agreement: the share of the baseline's verified pairs also found
 Jaccard, so extra pairs are true pairs the baseline's LSH missed) and the PII gate (prescreen + worker processes)
 vs per-row Presidio on one core without prescreen (findings compared text by text); after them, engine ray vs
 local on a small subsample.
+
+Eval leakage: the corpus plants copies of the protected eval texts, half verbatim and half edited (one or two words,
+casing or punctuation); `eval_leakage` gives the share of the edited copies that reach the dedupe stage and are
+rejected as eval leaks (any dedupe_eval_* reason), and the share of the corpus's distinct texts (kind unique, all
+labels of the bundled spec) flagged as eval leaks. The dedupe stage embeds every candidate into a fresh embedding
+cache each main run (a first run). `embeddings` measures the encoder alone on all N texts through a cache, as the
+dedupe stage does: cold (encode and write), warm (read back), and the peak RSS of that loop.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import threading
 import time
@@ -33,9 +41,11 @@ from baselines import naive_near_pairs  # noqa: E402
 from timing import timed  # noqa: E402
 
 from synthkit.config import load_params  # noqa: E402
-from synthkit.dedupe import dedupe, near_pairs  # noqa: E402
+from synthkit.dedupe import dedupe, near_pairs, normalize_text  # noqa: E402
 from synthkit.cost import CostLedger  # noqa: E402
 from synthkit.dedupe import engine_keys  # noqa: E402
+from synthkit.embeddings import Embedder  # noqa: E402
+from synthkit.dedupe import EVAL_BATCH as BATCH  # noqa: E402
 from synthkit.engine import LocalEngine  # noqa: E402
 from synthkit.gates.pii import build_analyzer, resolve_workers, scan_pii  # noqa: E402
 from synthkit.gates.rules import gate_format, gate_rules  # noqa: E402
@@ -138,7 +148,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--near-sample", type=int, default=20_000, help="texts for the near-duplicate comparison")
     ap.add_argument("--pii-sample", type=int, default=4_000, help="texts for the per-row Presidio baseline")
-    ap.add_argument("--ray-sample", type=int, default=3_000, help="rows for the engine ray vs local check")
+    ap.add_argument("--ray-sample", type=int, default=3_000, help="rows for the engine ray vs local check (0: skip it)")
     ap.add_argument("--prepared", default="data/prepared", help="the prepare stage's outputs (seeds, eval)")
     ap.add_argument("--out", default="reports/bench/scale.json")
     args = ap.parse_args()
@@ -151,8 +161,11 @@ def main() -> None:
     eval_ = read_parquet(f"{args.prepared}/eval.parquet")
 
     t0 = time.perf_counter()
-    cands, planted = generate_candidates(args.n, params.seed, eval_["text"].to_list())
+    eval_copies: list[tuple[int, int, bool]] = []
+    kinds: list[str] = []
+    cands, planted = generate_candidates(args.n, params.seed, eval_["text"].to_list(), eval_copies, kinds)
     t_gen = time.perf_counter() - t0
+    tmp = Path("/tmp") / f"synthkit-scale-{os.getpid()}"
     analyzer = build_analyzer(params.filter.pii.spacy_model)
 
     # near-duplicate stage vs the shingle-by-shingle datasketch loop, same subsample, medians of repeats
@@ -200,15 +213,20 @@ def main() -> None:
     runs = []
     with TreeRss() as rss:
         for repeat in range(args.repeats):
-            runs.append(main_run(cands, seeds, eval_, spec, params, analyzer))
+            runs.append(main_run(cands, seeds, eval_, spec, params, analyzer, tmp / f"embeddings-{repeat}"))
+            shutil.rmtree(tmp / f"embeddings-{repeat}", ignore_errors=True)
             log(f"main run {repeat + 1}/{args.repeats}", runs[-1]["wall"])
     tree_mb, own_mb = rss.mb()
+    embedding = measure_embeddings(cands["text"].to_list(), tmp / "embeddings-throughput")
+    log("embeddings", embedding)
     # engine ray vs local after the peak RSS is read: Ray's own processes are not part of the pipeline's memory
-    baselines["ray_identical"] = ray_identical(cands.head(args.ray_sample), seeds, eval_, spec, params, analyzer, Path("/tmp") / f"synthkit-scale-{os.getpid()}")
+    tmp = Path("/tmp") / f"synthkit-scale-{os.getpid()}"
+    baselines["ray_identical"] = ray_identical(cands.head(args.ray_sample), seeds, eval_, spec, params, analyzer, tmp) if args.ray_sample else None
     log("ray identical", baselines["ray_identical"])
     walls = sorted(run["wall"] for run in runs)
     run = next(r for r in runs if r["wall"] == walls[len(walls) // 2])
     stages, times, leakage, d_rej = run["stages"], run["times"], run["leakage"], run["d_rej"]
+    leak_check = eval_leak_check(cands, eval_, eval_copies, kinds, run["reached_dedupe"], d_rej, leakage, seeds.height)
     pii_s, tox_s = times.seconds[:2]
     result = {
         "n": args.n,
@@ -229,6 +247,8 @@ def main() -> None:
         "leaked_eval_items": leakage["n_leaked_eval_items"],
         "dedupe_rejected_by_reason": {r: c for r, c in d_rej.group_by("reason").len().sort("reason").iter_rows()},
         "near_dup_full_run_texts_per_s": round(stages["dedupe"][1] / stages["dedupe"][0], 1),
+        "eval_leakage": leak_check,
+        "embeddings": embedding,
         "pii_full_run_texts_per_s": round(stages["filter"][1] / pii_s, 1),
         **baselines,
     }
@@ -239,7 +259,54 @@ def main() -> None:
     print(result)
 
 
-def main_run(cands, seeds, eval_, spec, params, analyzer) -> dict:
+def measure_embeddings(texts: list[str], cache_dir: Path) -> dict:
+    """Encode all texts in the dedupe stage's batches through a fresh cache (cold), then read them back (warm)."""
+    out = {"n": len(texts), "batch": BATCH}
+    with TreeRss() as rss:
+        for name in ("cold", "warm"):
+            embedder = Embedder(cache_dir, memory=False)
+            t0 = time.perf_counter()
+            for lo in range(0, len(texts), BATCH):
+                embedder.encode(texts[lo : lo + BATCH])
+            seconds = time.perf_counter() - t0
+            out[f"{name}_s"] = round(seconds, 2)
+            out[f"{name}_texts_per_s"] = round(len(texts) / seconds, 1)
+            out[f"{name}_encoded"] = embedder.misses
+    out["peak_rss_mb"], out["peak_rss_mb_main_process"] = rss.mb()
+    out["cache_mb"] = round(sum(p.stat().st_size for p in cache_dir.iterdir()) / 2**20, 1)
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    return out
+
+
+def eval_leak_check(cands, eval_, eval_copies, kinds, reached: set[str], d_rej, leakage: dict, n_seeds: int) -> dict:
+    """Recall of the planted eval copies that reach dedupe and the share of distinct corpus texts flagged as eval leaks."""
+    eval_texts = eval_["text"].to_list()
+    texts = cands["text"].to_list()
+    caught = dict(d_rej.filter(pl.col("reason").str.starts_with("dedupe_eval_")).select("id", "reason").iter_rows())
+    groups = {
+        "verbatim": [i for i, _, edited in eval_copies if not edited],
+        "edited": [i for i, _, edited in eval_copies if edited],
+        # the word edits: not the same text as their eval source after dedupe's normalization (casing, punctuation)
+        "edited_words": [i for i, src, edited in eval_copies if edited and normalize_text(texts[i]) != normalize_text(eval_texts[src])],
+    }
+    out: dict = {}
+    for name, rows in groups.items():
+        ids = [f"c{i:08d}" for i in rows if f"c{i:08d}" in reached]
+        hits = [caught[i] for i in ids if i in caught]
+        out[name] = {"planted": len(rows), "reached_dedupe": len(ids), "caught": len(hits),
+                     "recall": round(len(hits) / max(len(ids), 1), 4),
+                     "by_reason": {r: hits.count(r) for r in sorted(set(hits))}}
+    distinct = [f"c{i:08d}" for i, k in enumerate(kinds) if k == "unique" and f"c{i:08d}" in reached]
+    flagged = [caught[i] for i in distinct if i in caught]
+    out["distinct_texts"] = {"reached_dedupe": len(distinct), "flagged": len(flagged),
+                             "flagged_share": round(len(flagged) / max(len(distinct), 1), 6),
+                             "by_reason": {r: flagged.count(r) for r in sorted(set(flagged))}}
+    real = {n["id"] for item in leakage["leaked_eval_items"] for n in item["neighbours"] if n["source"] == "real"}
+    out["real_seeds"] = {"n": n_seeds, "with_an_eval_neighbour": len(real), "share": round(len(real) / max(n_seeds, 1), 4)}
+    return out
+
+
+def main_run(cands, seeds, eval_, spec, params, analyzer, embeddings_cache: Path) -> dict:
     """validate -> filter -> dedupe -> mix over all candidates, timed per stage; the funnel must add up."""
     stages, times = {}, GateTimes()
     t_start = time.perf_counter()
@@ -262,16 +329,17 @@ def main_run(cands, seeds, eval_, spec, params, analyzer) -> dict:
     assert validated.height == filtered.height + f_rej.height
     del validated, f_rej
     t0 = time.perf_counter()
-    deduped, d_rej, leakage = dedupe(filtered, seeds, eval_, params.dedupe)
+    deduped, d_rej, leakage = dedupe(filtered, seeds, eval_, params.dedupe, embedder=Embedder(embeddings_cache, memory=False))
     stages["dedupe"] = (time.perf_counter() - t0, filtered.height, deduped.height)
     log("dedupe", stages["dedupe"])
     assert filtered.height == deduped.height + d_rej.height
+    reached = set(filtered["id"].to_list())
     del filtered
     t0 = time.perf_counter()
     train, m_rej = mix(seeds, deduped, params.mix, params.seed)
     stages["mix"] = (time.perf_counter() - t0, deduped.height, train.height)
     wall = time.perf_counter() - t_start
-    return {"wall": wall, "stages": stages, "times": times, "leakage": leakage, "d_rej": d_rej}
+    return {"wall": wall, "stages": stages, "times": times, "leakage": leakage, "d_rej": d_rej, "reached_dedupe": reached}
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import _env  # noqa: F401,I001  first: re-runs the stage under the project's .ve
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.dedupe import dedupe, engine_keys, verbatim_overlap
+from synthkit.embeddings import stage_embedder
 from synthkit.engine import open_engine
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.pipeline import stage_counts
@@ -16,7 +17,7 @@ def main(args) -> None:
     seeds = read_parquet(args.seeds)
     eval_ = read_parquet(args.eval)
     with open_engine(params) as engine:
-        kept, rejects, leakage = dedupe(filtered, seeds, eval_, params.dedupe, engine_keys(engine))
+        kept, rejects, leakage = dedupe(filtered, seeds, eval_, params.dedupe, engine_keys(engine), stage_embedder(args.embeddings_cache, memory=False))
     write_parquet(kept.sort("id"), args.out)
     write_parquet(rejects.sort("gate", "id"), args.rejects)
     # eval texts that are also real training seeds, up to case and whitespace (reported; seeds are never dropped)
@@ -26,4 +27,6 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "filtered", "seeds", "eval", "out", "rejects", "leakage", "counts"))
+    p = stage.parser(__doc__, "filtered", "seeds", "eval", "out", "rejects", "leakage", "counts")
+    p.add_argument("--embeddings-cache", default=None, help="sentence-embedding cache folder (a persisted DVC output; default: memory only)")
+    stage.run(main, p)

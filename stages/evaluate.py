@@ -6,6 +6,7 @@ import polars as pl
 
 from synthkit import stage
 from synthkit.config import load_params
+from synthkit.embeddings import stage_embedder
 from synthkit.io import read_parquet, write_csv, write_json
 from synthkit.mix import mix_weights
 from synthkit.spec import load_spec
@@ -20,7 +21,8 @@ def main(args) -> None:
     train = read_parquet(args.train)
     real = mix_weights(read_parquet(args.seeds).filter(pl.col("split") == "seed"), params.mix)
     eval_ = read_parquet(args.eval)
-    result = step.evaluate(TaskContext(spec, params, docs=args.docs, eval_docs=args.eval_docs), real, train, eval_)
+    ctx = TaskContext(spec, params, docs=args.docs, eval_docs=args.eval_docs, embedder=stage_embedder(args.embeddings_cache))
+    result = step.evaluate(ctx, real, train, eval_)
     write_json(result.metrics, args.metrics)
     write_json(result.detail, args.slices)
     for name, rows in result.plots.items():
@@ -29,6 +31,7 @@ def main(args) -> None:
 
 if __name__ == "__main__":
     p = stage.parser(__doc__, "spec", "train", "seeds", "eval", "metrics", "slices", "plots")
+    p.add_argument("--embeddings-cache", default=None, help="sentence-embedding cache folder (a persisted DVC output; default: memory only)")
     p.add_argument("--docs", default=None, help="folder of source documents (summarization)")
     p.add_argument("--eval-docs", default=None, help="folder of the protected eval set's documents (default: --docs)")
     stage.run(main, p)

@@ -7,12 +7,13 @@ import _env  # noqa: F401,I001  first: re-runs the stage under the project's .ve
 from synthkit import stage
 from synthkit.calibration import Calibration
 from synthkit.config import load_params
-from synthkit.cost import CostLedger
+from synthkit.embeddings import stage_embedder
 from synthkit.engine import open_engine
 from synthkit.errors import InputError
 from synthkit.gates.pii import build_analyzer
 from synthkit.io import read_parquet, write_json, write_parquet
 from synthkit.llm.cache import ensure_cache_dir
+from synthkit.llm.run import open_run
 from synthkit.pipeline import run_gates, stage_counts
 from synthkit.review import (
     apply_decisions,
@@ -35,8 +36,9 @@ def main(args) -> None:
     decisions = load_decisions(args.decisions, spec.label_names)
     analyzer = build_analyzer(params.filter.pii.spacy_model) if params.filter.pii.enabled else None
     ensure_cache_dir(args.llm_cache)
-    ctx = TaskContext(spec, params, prompts_dir=args.prompts, llm_cache=args.llm_cache)
-    ledger = CostLedger()
+    ledger = open_run(args.llm_cache)
+    ctx = TaskContext(spec, params, prompts_dir=args.prompts, llm_cache=args.llm_cache, ledger=ledger,
+                      embedder=stage_embedder(args.embeddings_cache))
     candidates = apply_decisions(validated, decisions)
     with open_engine(params) as engine:
         calibration = Calibration(step, ctx, seeds, read_parquet(args.unlabeled), analyzer, engine)  # the gates on real text first
@@ -65,4 +67,5 @@ def main(args) -> None:
 
 if __name__ == "__main__":
     p = stage.parser(__doc__, "spec", "validated", "seeds", "unlabeled", "decisions", "prompts", "llm-cache", "out", "rejects", "review-dir", "counts", "calibration")
+    p.add_argument("--embeddings-cache", default=None, help="sentence-embedding cache folder (a persisted DVC output; default: memory only)")
     stage.run(main, p)

@@ -33,13 +33,15 @@ def main(args) -> None:
     write_json(report, args.funnel)
     write_csv(pl.DataFrame([{"order": i, "stage": s["stage"], "kept": s["kept"], "rejected": s["rejected"]} for i, s in enumerate(report["stages"], 1)]),
               f"{args.plots}/funnel.csv")
-    cost = cost_report({n: counts[n]["llm"] for n in ("generate", "filter") if "llm" in counts[n]}, report["synthetic_in_train"])
+    train = read_parquet(args.train)
+    llm_rows = int((train["generator"].struct.field("backend") == "openai").sum())
+    cost = cost_report({n: counts[n]["llm"] for n in ("generate", "filter") if "llm" in counts[n]}, llm_rows, params.llm.budget_usd)
     write_json(cost, args.cost)
     # the code of every stage of this pipeline, and this stage's own: the files dvc.yaml declares as its deps
     code = code_versions(sorted(set(pipeline_code(spec.task.type, REPO)) | set(code_deps(Path(__file__).resolve(), spec.task.type, REPO))), REPO)
     artifacts = {p: {"md5": file_md5(p), "rows": count_rows(p)} for p in sorted(args.artifact)}
     prompts = prompt_hashes(args.prompts, spec.task.type)
-    write_json(build_manifest(spec, args.spec, params, report, cost, read_parquet(args.train), args.train, artifacts, prompts, code), args.manifest)
+    write_json(build_manifest(spec, args.spec, params, report, cost, train, args.train, artifacts, prompts, code), args.manifest)
 
 
 if __name__ == "__main__":

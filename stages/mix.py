@@ -9,6 +9,7 @@ import polars as pl
 
 from synthkit import stage
 from synthkit.config import load_params
+from synthkit.embeddings import stage_embedder
 from synthkit.io import read_parquet, write_csv, write_json, write_parquet
 from synthkit.mix import mix
 from synthkit.mix_auto import choose_amount
@@ -24,10 +25,10 @@ def main(args) -> None:
     deduped = read_parquet(args.deduped)
     seeds = read_parquet(args.seeds)
     step = load_step(spec, params, "mix")
-    ctx = TaskContext(spec, params)
+    ctx = TaskContext(spec, params, embedder=stage_embedder(args.embeddings_cache))
     scorer = partial(step.mix_score, ctx) if step.mix_score is not None else None
     teacher = partial(step.fold_teacher, ctx) if getattr(step, "fold_teacher", None) else None
-    choice = choose_amount(seeds, deduped, params.mix, params.seed, scorer, student=params.evaluate.student if scorer else "", teacher=teacher)
+    choice = choose_amount(seeds, deduped, params.mix, params.seed, scorer, student=params.evaluate.students[0] if scorer else "", teacher=teacher)
     train, left_out = mix(seeds, deduped, params.mix, params.seed, target=choice["target"])
     write_parquet(train, args.out)
     write_parquet(left_out, args.rejects)
@@ -48,4 +49,6 @@ def main(args) -> None:
 
 
 if __name__ == "__main__":
-    stage.run(main, stage.parser(__doc__, "spec", "deduped", "seeds", "out", "rejects", "counts", "plots", "choice"))
+    p = stage.parser(__doc__, "spec", "deduped", "seeds", "out", "rejects", "counts", "plots", "choice")
+    p.add_argument("--embeddings-cache", default=None, help="sentence-embedding cache folder (a persisted DVC output; default: memory only)")
+    stage.run(main, p)

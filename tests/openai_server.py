@@ -4,7 +4,10 @@ Serves chat completions (content from a pluggable function; by default a JSON ob
 json_schema, filled deterministically), /v1/files (upload, content), /v1/batches (create, retrieve, cancel; a batch
 completes after a few polls) and any extra POST route given. Faults come from a queue (`faults`, answered first)
 or at random by rate and seed: 429 with Retry-After, 500/502/503, slow answers, timeouts (sleeping past the
-client's timeout, then 504), malformed JSON content; `json_schema_supported=False` answers 400 to json_schema.
+client's timeout, then 504), malformed JSON content; `json_schema_supported=False` answers 400 to json_schema
+(`format_status=500` answers 500 with the message llama.cpp's server gives), `json_object_supported=False` refuses
+JSON object mode as well; `files_api=False` answers 404 to /v1/files and /v1/batches (a server without the Batch API);
+`usage=(prompt_tokens, completion_tokens)` fixes the token counts of every answer (for exact cost arithmetic).
 It counts requests, statuses and completed (200) chat answers per cache key (`body_key`: a hash of model,
 messages, response format, temperature, max_tokens and seed from the body).
 
@@ -77,14 +80,22 @@ def fill_schema(schema: dict, tag: str, root: dict | None = None, name: str = "v
 
 
 def default_content(body: dict) -> str:
-    """Content for a chat request: an object valid for its json_schema, a small object in JSON mode, else text."""
+    """Content for a chat request: an object valid for its json_schema (or the schema beside json_object, as llama.cpp
+    constrains it), a small object in plain JSON mode, else text."""
     tag = body_key(body)
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
         return json.dumps(fill_schema(fmt["json_schema"]["schema"], tag))
+    if fmt.get("type") == "json_object" and isinstance(fmt.get("schema"), dict):
+        return json.dumps(fill_schema(fmt["schema"], tag))
     if fmt.get("type") == "json_object":
         return json.dumps({"answer": tag[:10]})
     return f"text {tag[:10]}"
+
+
+# what llama-cpp-python's server (0.3.x) answers, with HTTP 500, to response_format json_schema
+LLAMA_CPP_FORMAT_ERROR = ("1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': "
+                          "\"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}")
 
 
 class FakeOpenAI:
@@ -98,7 +109,9 @@ class FakeOpenAI:
     def __init__(self, routes: dict[str, Handler] | None = None, *, latency_s: float = 0.0,
                  content: Callable[[dict], str] | None = None, fault_rates: dict[str, float] | None = None,
                  seed: int = 0, retry_after: str = "1", timeout_sleep_s: float = 2.0, slow_s: float = 0.3,
-                 json_schema_supported: bool = True, batch_polls: int = 2, port: int = 0, record: bool = True):
+                 json_schema_supported: bool = True, batch_polls: int = 2, port: int = 0, record: bool = True,
+                 format_status: int = 400, json_object_supported: bool = True, files_api: bool = True,
+                 usage: tuple[int, int] | None = None):
         self.routes = dict(routes or {})
         self.latency_s, self.content = latency_s, content or default_content
         self.fault_rates = dict(fault_rates or {})
@@ -108,6 +121,8 @@ class FakeOpenAI:
         self.rng = random.Random(seed)
         self.retry_after, self.timeout_sleep_s, self.slow_s = retry_after, timeout_sleep_s, slow_s
         self.json_schema_supported, self.batch_polls, self.record = json_schema_supported, batch_polls, record
+        self.format_status, self.json_object_supported, self.files_api = format_status, json_object_supported, files_api
+        self.usage = usage
         self.faults: list = []
         self.requests: list[dict] = []
         self.auth_headers: list[str] = []
@@ -227,6 +242,8 @@ class FakeOpenAI:
         if isinstance(fault, tuple):  # (status, headers) or (status, headers, body)
             status, headers, *payload = fault
             h.send(status, payload[0] if payload else {"error": {"message": "injected", "type": "server_error"}}, headers)
+        elif not self.files_api and path.startswith(("/v1/files", "/v1/batches")):
+            h.send(404, {"detail": "Not Found"})
         elif path in self.routes:
             h.send(200, self.routes[path](body))
         elif path == "/v1/chat/completions":
@@ -252,17 +269,26 @@ class FakeOpenAI:
                 return kind
         return None
 
+    def _format_refusal(self, fmt: dict) -> tuple[int, dict] | None:
+        """The error for a response_format this server does not take, else None."""
+        kind = fmt.get("type")
+        if (kind == "json_schema" and not self.json_schema_supported) or (kind == "json_object" and not self.json_object_supported):
+            if self.format_status == 500:
+                return 500, {"error": {"message": LLAMA_CPP_FORMAT_ERROR, "type": "internal_server_error", "param": None, "code": None}}
+            return self.format_status, {"error": {"message": f"response_format of type {kind} is not supported by this model",
+                                                  "type": "invalid_request_error", "param": "response_format", "code": None}}
+        return None
+
     def _answer(self, body: dict, malformed: bool = False) -> tuple[int, dict]:
         """(status, payload) for one chat body; counts a 200 as a completion of its key."""
-        fmt = body.get("response_format") or {}
-        if fmt.get("type") == "json_schema" and not self.json_schema_supported:
-            return 400, {"error": {"message": "response_format of type json_schema is not supported by this model",
-                                   "type": "invalid_request_error", "param": "response_format", "code": None}}
+        refusal = self._format_refusal(body.get("response_format") or {})
+        if refusal is not None:
+            return refusal
         content = self.content(body)
         if malformed:
             content = content[: max(len(content) // 2, 1)] + " <<not json"
         key = body_key(body)
-        prompt_tokens = len(json.dumps(body.get("messages", []))) // 4 + 1
+        prompt_tokens, completion_tokens = self.usage or (len(json.dumps(body.get("messages", []))) // 4 + 1, len(content) // 4 + 1)
         with self._lock:
             self.completed[key] += 1
             n = sum(self.completed.values())
@@ -270,8 +296,8 @@ class FakeOpenAI:
             "id": f"chatcmpl-{n}", "object": "chat.completion", "created": 0, "model": body.get("model", ""),
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": content, "refusal": None}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4 + 1,
-                      "total_tokens": prompt_tokens + len(content) // 4 + 1},
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
         }
 
     def _chat(self, h, body: dict, fault) -> None:
@@ -389,12 +415,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--retry-after", default="1", help="Retry-After header value of injected 429s")
     ap.add_argument("--timeout-sleep-s", type=float, default=2.0)
     ap.add_argument("--no-json-schema", action="store_true")
+    ap.add_argument("--format-status", type=int, default=400, help="status of the answer to a refused response_format (500: as llama.cpp)")
+    ap.add_argument("--no-files-api", action="store_true", help="404 to /v1/files and /v1/batches")
     ap.add_argument("--batch-polls", type=int, default=2)
     args = ap.parse_args(argv)
     rates = {k: getattr(args, f"fault_{k}") for k in FAULT_KINDS if getattr(args, f"fault_{k}")}
     srv = FakeOpenAI(latency_s=args.latency_ms / 1000.0, fault_rates=rates, seed=args.seed, retry_after=args.retry_after,
                      timeout_sleep_s=args.timeout_sleep_s, json_schema_supported=not args.no_json_schema,
-                     batch_polls=args.batch_polls, port=args.port, record=False)
+                     batch_polls=args.batch_polls, port=args.port, record=False, format_status=args.format_status,
+                     files_api=not args.no_files_api)
     print(srv.base_url, flush=True)
     try:
         srv.httpd.serve_forever()

@@ -51,7 +51,9 @@ def write_run(root: Path, stage_order: list[int] | None = None) -> Path:
     _json(root, "diversity.json", {"train": corpus, "synthetic": corpus, "real": corpus})
     _json(root, "leakage.json", {"eval_rows": 12, "by_source": {"real": 0, "synthetic": 1}, "verbatim_overlap": {"n_eval_texts": 0, "items": []},
                                  "leaked_eval_items": [{"eval_text": HOSTILE, "label": "a", "neighbours": [{"kind": "near", "source": "synthetic", "jaccard": 0.9, "removed": True}]}]})
-    _json(root, "cost.json", {"budget_hit": False, "kept_examples": 20, "per_kept_example": {"cost_usd": 0.001, "input_tokens": 50.0, "output_tokens": 20.0},
+    _json(root, "cost.json", {"budget_hit": False, "kept_llm_rows": 20, "per_kept_llm_row": {"cost_usd": 0.001, "input_tokens": 50.0, "output_tokens": 20.0},
+                              "budget": {"budget_usd": 0.05, "spent_usd": 0.02, "not_run": 0, "exhausted": False},
+                              "structured_output": {"http://127.0.0.1:8081/v1 smollm2": "json_object"},
                               "stages": {"generate": {"requests": 10, "cost_usd": 0.02}}, "total": {"requests": 10, "cost_usd": 0.02}})
     _json(root, "manifest.json", {"dataset_id": "abc123", "task": {"name": "tiny", "type": "classification", "labels": ["a", HOSTILE], "spec_md5": "f00"},
                                   "generator": {"seed": 1, "settings": {"backends": ["template"]}, "template_hashes_in_train": ["h1"], "prompts": {}},

@@ -25,6 +25,7 @@ from synthkit.dedupe import (
 from synthkit.schemas import Example, Reject, polars_schema, rows_to_frame
 
 PARAMS = DedupeParams()
+NO_MEANING = DedupeParams(eval_leakage={"enabled": False})
 LONG = "I would like to know why my card payment was declined at the grocery store yesterday evening"
 LONG_EDIT = LONG.replace("yesterday", "today")  # one-word edit, char 5-gram jaccard ~0.83
 OTHER = "Please send me a new statement for the savings account I opened in March last year"
@@ -212,13 +213,21 @@ def verdicts(rejects: pl.DataFrame) -> dict[str, tuple[str, str]]:
         ),
         # exact beats a nearer-looking id order: the exact seed wins over a near one with a smaller id
         ([("s1", LONG)], [("r0", LONG_EDIT), ("r9", LONG)], [], PARAMS, {"s1": ("dedupe_seed_exact", "r9")}),
-        # a row dropped for leakage does not take its near twin down with it
+        # a row dropped for leakage does not take its near twin down with it (eval check by meaning off)
+        (
+            [("s1", LONG_EDIT), ("s2", LONG_EDIT + " thanks")],
+            [],
+            [("e1", LONG)],
+            NO_MEANING,
+            {"s1": ("dedupe_eval_near", "e1 jaccard=0.830")},
+        ),
+        # ... the stricter eval check by meaning catches the twin itself (jaccard 0.772 < threshold 0.8)
         (
             [("s1", LONG_EDIT), ("s2", LONG_EDIT + " thanks")],
             [],
             [("e1", LONG)],
             PARAMS,
-            {"s1": ("dedupe_eval_near", "e1 jaccard=0.830")},
+            {"s1": ("dedupe_eval_near", "e1 jaccard=0.830"), "s2": ("dedupe_eval_edit", "e1 jaccard=0.772 cosine=0.962")},
         ),
     ],
 )
@@ -262,6 +271,7 @@ def test_dedupe_edge_cases_keep_schema_and_account_for_every_row(synth, n_kept) 
         "leaked_eval_items": [],
         "n_leaked_eval_items": 0,
         "by_source": {"real": 0, "synthetic": 0},
+        "by_kind": {},
     }
 
 
@@ -300,6 +310,7 @@ def test_leakage_report_lists_every_leaked_eval_item_with_its_neighbours() -> No
         ],
         "n_leaked_eval_items": 2,
         "by_source": {"real": 1, "synthetic": 2},
+        "by_kind": {"exact": 2, "near": 1},
     }
     assert json.loads(json.dumps(report)) == report  # plain JSON types only
 

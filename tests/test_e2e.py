@@ -93,6 +93,12 @@ def test_metrics_overall_and_per_slice(built):
     assert slices.columns == ["slice", "model", "metric", "value"] and set(slices["model"]) == {"real_only", "mix"}
     funnel = pl.read_csv(built / "reports/plots/funnel.csv")  # the funnel template sorts by order
     assert funnel["stage"].to_list() == ["generate", "validate", "filter", "dedupe", "mix"] and funnel["order"].to_list() == [1, 2, 3, 4, 5]
+    # every configured student has its own section; the first one gives the headline figures
+    from synthkit.config import load_params
+
+    students = load_params(built / "params.yaml").evaluate.students
+    assert set(m["students"]) == set(students) and m["student"] == students[0]
+    assert m["students"][students[0]]["mix"] == m["mix"]
 
 
 def test_no_eval_text_in_train(built):
@@ -115,6 +121,12 @@ def test_provenance_and_manifest(built):
     assert (built / "reports/review/sample.csv").exists()
     assert _json(built, "reports/drift.json")["domain_auc"] is not None
     assert "distinct_2" in _json(built, "reports/diversity.json")["synthetic"]
+    by_meaning = _json(built, "reports/drift.json")["by_meaning"]
+    assert by_meaning["n_clusters"] > 1 and 0 <= by_meaning["covered_production_share"] <= 1
+    assert _json(built, "reports/diversity.json")["by_label_meaning"]
+    # the embedding caches are persisted DVC outputs that exist even when a stage embeds nothing
+    for stage in ("generate", "filter", "dedupe", "evaluate", "monitor"):
+        assert (built / "data/embeddings_cache" / stage / "README.txt").exists()
 
 
 def test_query_command_over_the_build(built):

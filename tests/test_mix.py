@@ -138,7 +138,6 @@ def _pseudo_rows(items: list[tuple[str, str]]) -> pl.DataFrame:
 
 
 def test_each_fold_relabels_pseudo_labels_from_its_training_seeds_and_leaves_held_out_derived_rows_out():
-    from functools import partial
 
     from synthkit.config import Params
     from synthkit.mix_auto import choose_amount
@@ -210,5 +209,6 @@ def test_pseudo_labels_that_know_the_held_out_seeds_no_longer_win_the_cross_vali
     leaky = choose_amount(seeds, synth, MixParams(), 1, scorer)  # what the mix did before the fold teacher
     assert leaky["chosen"]["share"] == 1.0 and leaky["curve"][-1]["score"] == 1.0 and not leaky["teacher_refit_per_fold"]
     honest = choose_amount(seeds, synth, MixParams(), 1, scorer, teacher=partial(fold_teacher, ctx))
-    assert honest["teacher_refit_per_fold"] and honest["chosen"]["share"] == 0.0
-    assert max(p["score"] for p in honest["curve"][1:]) < honest["curve"][0]["score"]
+    # the labels are unlearnable, so honest held-out scores stay near chance (1/3) whatever the share
+    assert honest["teacher_refit_per_fold"] and max(p["score"] for p in honest["curve"]) < 0.6
+    assert honest["chosen"]["gain_over_real_only"] <= 0.1 < leaky["chosen"]["gain_over_real_only"]

@@ -31,6 +31,9 @@ def test_full_run_has_every_section_and_chart(tmp_path):
         assert f'<section id="{sid}">' in report.html
     assert 'class="absent"' not in report.html
     assert "+0.1000" in report.html  # the macro-F1 uplift, signed
+    # cost.json's keys: cost per kept LLM row, the run's budget and the structured-output mode each server got
+    assert "Per LLM row kept (20): 0.0010 USD" in report.html and "0.0200 of 0.0500 USD spent" in report.html
+    assert "http://127.0.0.1:8081/v1 smollm2</td><td class=\"\">json_object</td>" in report.html
 
 
 def test_data_text_is_escaped_everywhere(tmp_path):

@@ -56,3 +56,21 @@ def test_decision_counts_and_labelstudio_tasks():
     sample = review_sample(make_rows([("one two", "a")]), make_rows([]).with_columns(pl.lit("").alias("gate"), pl.lit("").alias("reason")), ReviewParams(fraction=1.0), seed=1)
     [task] = to_labelstudio(sample)
     assert task["data"]["text"] == "one two" and task["data"]["outcome"] == "kept"
+
+
+def test_the_sample_shows_an_llm_rows_scenario_and_label_rationale(tmp_path):
+    import json
+
+    from synthkit.review import write_review_sample
+
+    kept = make_rows([("one two", "a"), ("three four", "b")]).with_columns(
+        pl.Series("provenance", [{"scenario": "a customer double charged", "rationale": "rule 1: money back"}, None],
+                  dtype=pl.Struct({"scenario": pl.String, "rationale": pl.String})))
+    sample = review_sample(kept, make_rows([]).with_columns(pl.lit("").alias("gate"), pl.lit("").alias("reason")),
+                           ReviewParams(fraction=1.0), seed=1)
+    write_review_sample(sample, tmp_path)
+    csv = pl.read_csv(tmp_path / "sample.csv").sort("text")
+    assert csv["scenario"].to_list() == ["a customer double charged", None] and csv["rationale"][0] == "rule 1: money back"
+    first = json.loads((tmp_path / "sample.jsonl").read_text().splitlines()[0])
+    tasks = json.loads((tmp_path / "sample.labelstudio.json").read_text())
+    assert {"scenario", "rationale"} <= set(first) and {"scenario", "rationale"} <= set(tasks[0]["data"])

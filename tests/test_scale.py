@@ -97,7 +97,7 @@ def test_benchmark_script_writes_every_figure(tmp_path) -> None:
     done = subprocess.run(prepare, cwd=root, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "scale.json"
-    args = ["--n", "3000", "--repeats", "2", "--near-sample", "400", "--pii-sample", "300", "--ray-sample", "200",
+    args = ["--n", "3000", "--repeats", "2", "--near-sample", "400", "--pii-sample", "300", "--ray-sample", "0",
             "--prepared", str(tmp_path / "prepared"), "--out", str(out)]  # fmt: skip
     done = subprocess.run([sys.executable, "benchmarks/scale.py", *args], cwd=root, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -111,4 +111,4 @@ def test_benchmark_script_writes_every_figure(tmp_path) -> None:
     stages = result["stages"]
     assert stages["validate"]["in"] == 3000 and stages["filter"]["in"] == stages["validate"]["kept"]
     assert stages["dedupe"]["in"] == stages["filter"]["kept"] and stages["mix"]["in"] == stages["dedupe"]["kept"]
-    assert result["ray_identical"] in (True, None)  # None: the ray extra is not installed
+    assert result["ray_identical"] is None  # skipped here: tests/test_engine_ray.py checks engine ray, one Ray start per suite

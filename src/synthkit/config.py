@@ -26,6 +26,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+StudentName = Literal["tfidf_logreg", "embed_logreg", "both"]  # the students of synthkit.students
+
+
 class TaskParams(_Strict):
     """`task`: the task type, and that type's own params section (`task.<type>`, e.g. task.extraction)."""
 
@@ -106,7 +109,11 @@ class PseudoLabelParams(_Strict):
     cap_growth: float = Field(1.0, ge=1.0)        # the per-label cap multiplies by this each round
     min_confidence: float = Field(0.0, ge=0.0, le=1.0)  # below this probability a pool text is never taken
     weight: float = Field(0.5, gt=0.0)            # sample weight of pseudo-labeled rows while self-training
-    agreement: Literal["none", "views", "knn", "views_knn"] = "views"  # who must agree with the student
+    student: StudentName = "both"                 # the self-training student (synthkit.students)
+    # who must agree with the student: views (single-view students), knn (nearest seed, char n-grams),
+    # embed_knn (majority of the knn_k nearest seeds by embedding cosine), or a combination
+    agreement: Literal["none", "views", "knn", "views_knn", "embed_knn", "views_embed_knn"] = "views"
+    knn_k: int = Field(1, ge=1)                   # embed_knn: seeds that vote
     C: float = Field(10.0, gt=0.0)
 
 
@@ -232,8 +239,12 @@ class ConsistencyParams(_Strict):
     enabled: bool = True
     min_confidence: float = Field(0.5, ge=0.0, le=1.0)
     C: float = Field(10.0, gt=0.0)
-    # backend openai: an LLM relabels each candidate with its own prompt (optionally another model); disagreement rejects
-    backend: Literal["student", "openai"] = "student"
+    student: StudentName = "tfidf_logreg"  # backend student: the seed-trained student (synthkit.students)
+    knn_k: int = Field(5, ge=1)            # backend embed_knn: the seeds most similar by embedding cosine vote
+    knn_min_share: float = Field(0.6, gt=0.0, le=1.0)  # embed_knn: reject when another label wins at least this share
+    # backend student: the seed-trained student relabels; embed_knn: the nearest seeds vote; openai: an LLM relabels
+    # each candidate with its own prompt (optionally another model); disagreement rejects
+    backend: Literal["student", "embed_knn", "openai"] = "student"
     model: str | None = None  # None: llm.model
 
 
@@ -263,12 +274,33 @@ class FilterParams(_Strict):
     calibration: CalibrationParams = Field(default_factory=CalibrationParams)
 
 
+class EvalLeakageParams(_Strict):
+    """`dedupe.eval_leakage`: the check against the protected eval set by meaning, stricter than within-synthetic dedupe.
+
+    Each training text's `neighbours` nearest eval items by sentence-embedding cosine are verified by the char n-gram
+    Jaccard of dedupe.shingle / dedupe.ngram (thresholds measured in benchmarks/leakage.py).
+    """
+
+    enabled: bool = True
+    neighbours: int = Field(5, ge=1)
+    jaccard: float = Field(0.45, gt=0.0, le=1.0)        # dedupe_eval_edit: Jaccard >= this with one of them
+    cosine: float = Field(0.97, gt=0.0, le=1.0)         # dedupe_eval_semantic: cosine >= this ...
+    cosine_jaccard: float = Field(0.1, ge=0.0, le=1.0)  # ... and Jaccard >= this
+
+
 class DedupeParams(_Strict):
     threshold: float = Field(0.8, gt=0.0, le=1.0)
     num_perm: int = Field(128, ge=16)
     shingle: Literal["char", "word"] = "char"
     ngram: int = Field(5, ge=1)
     drop_near_seed: bool = True
+    eval_leakage: EvalLeakageParams = Field(default_factory=EvalLeakageParams)
+
+    @model_validator(mode="after")
+    def _stricter(self) -> "DedupeParams":
+        if self.eval_leakage.jaccard > self.threshold:
+            raise ValueError("eval_leakage.jaccard must not exceed threshold (the eval check is the stricter one)")
+        return self
 
 
 class MixAutoParams(_Strict):
@@ -306,7 +338,8 @@ class MixParams(_Strict):
 
 
 class EvaluateParams(_Strict):
-    student: Literal["tfidf_logreg"] = "tfidf_logreg"
+    # every student is trained on real-only and on the mix; the first one gives the headline metrics
+    students: list[StudentName] = Field(default_factory=lambda: ["both", "tfidf_logreg", "embed_logreg"], min_length=1)
     C: float = Field(10.0, gt=0.0)
     min_slice_size: int = Field(5, ge=1)
     ratio_grid: list[float] = Field(default_factory=lambda: [0.0, 0.2, 0.4, 0.6])
@@ -315,12 +348,20 @@ class EvaluateParams(_Strict):
     def _grid(self) -> "EvaluateParams":
         if not self.ratio_grid or any(not 0.0 <= r < 1.0 for r in self.ratio_grid):
             raise ValueError("ratio_grid needs at least one ratio, each in [0, 1)")
+        if len(set(self.students)) != len(self.students):
+            raise ValueError("students lists a student twice")
         return self
 
 
 class MonitorParams(_Strict):
     top_archetypes: int = Field(10, ge=1)
     archetype_words: int = Field(3, ge=1)
+    # by meaning (synthkit.semantic_monitor): production clusters the training mix covers, spread, per-label distances
+    semantic: bool = True
+    clusters: int = Field(20, ge=2)              # production clusters (fewer when production is small)
+    min_cluster_size: int = Field(5, ge=1)       # production texts per cluster at least, on average
+    coverage_quantile: float = Field(0.5, ge=0.0, le=1.0)  # covered: a training text as close to the centre as this quantile of members
+    spread_sample: int = Field(2000, ge=2)       # texts sampled for the mean pairwise cosine distance
 
 
 class LlmPrice(_Strict):
@@ -342,12 +383,16 @@ class LlmParams(_Strict):
     max_concurrency: int = Field(8, ge=1)
     rpm: int | None = Field(None, ge=1)  # requests per minute; None: no client-side limit
     tpm: int | None = Field(None, ge=1)  # tokens per minute (estimated before sending, reconciled with usage)
-    budget_usd: float | None = Field(None, ge=0.0)  # None: no limit
+    budget_usd: float | None = Field(None, ge=0.0)  # one budget for every LLM call of a pipeline run; None: no limit
     prices: dict[str, LlmPrice] = Field(default_factory=dict)  # model -> USD per 1M tokens
     batch: bool = False
     batch_poll_s: float = Field(10.0, gt=0.0)
     batch_price_factor: float = Field(0.5, ge=0.0)  # Batch API price as a share of the listed price
     retry_base_s: float = Field(1.0, ge=0.0)  # first backoff delay; doubles per retry, with jitter
+    # a stage whose failed requests (after retries) pass this share of those it sent stops with one line naming the
+    # server, the model and the first cause (exit 3); 1.0: never
+    max_failure_rate: float = Field(0.2, ge=0.0, le=1.0)
+    label_temperature: float = Field(0.0, ge=0.0, le=2.0)  # labelling (generate) and relabelling (LLM consistency)
 
 
 class RayParams(_Strict):

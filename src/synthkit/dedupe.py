@@ -17,6 +17,7 @@ import polars as pl
 from datasketch import LeanMinHash, MinHash
 
 from synthkit.config import DedupeParams
+from synthkit.embeddings import Embedder, cosine_top
 from synthkit.gates.base import KEEP, Verdict, split_verdicts
 from synthkit.progress import progress
 from synthkit.textnorm import normalize_text
@@ -494,13 +495,13 @@ def leakage_report(
 
     Args:
         eval_rows: dicts with id, text and label of the protected eval rows.
-        training: source ("real"/"synthetic") -> (row ids, per row its (kind, eval id, jaccard) matches);
+        training: source ("real"/"synthetic") -> (row ids, per row its (kind, eval id, jaccard[, cosine]) matches);
             synthetic neighbours are removed by dedupe, real ones only reported.
     """
     found: dict[str, list[dict]] = defaultdict(list)
     for source, (ids, matches) in training.items():
         for row_id, row_matches in zip(ids, matches):
-            for kind, eval_id, j in row_matches:
+            for kind, eval_id, j, *cosine in row_matches:
                 found[eval_id].append(
                     {
                         "id": row_id,
@@ -508,15 +509,18 @@ def leakage_report(
                         "kind": kind,
                         "jaccard": round(j, 6),
                         "removed": source == "synthetic",
+                        **({"cosine": round(cosine[0], 6)} if cosine else {}),
                     }
                 )
-    leaked, by_source = [], {"real": 0, "synthetic": 0}
+    leaked, by_source, by_kind = [], {"real": 0, "synthetic": 0}, defaultdict(int)
     for row in sorted(eval_rows, key=lambda r: (r["id"], r["text"])):
         neighbours = sorted(found.get(row["id"], []), key=lambda n: (-n["jaccard"], n["source"], n["id"]))
         if not neighbours:
             continue
         for source in by_source:
             by_source[source] += any(n["source"] == source for n in neighbours)
+        for kind in {n["kind"] for n in neighbours}:
+            by_kind[kind] += 1
         leaked.append(
             {"eval_id": row["id"], "eval_text": row["text"], "label": row.get("label"), "neighbours": neighbours}
         )
@@ -526,6 +530,7 @@ def leakage_report(
         "leaked_eval_items": leaked,
         "n_leaked_eval_items": len(leaked),
         "by_source": by_source,
+        "by_kind": dict(sorted(by_kind.items())),  # eval items with at least one neighbour of each kind
     }
 
 
@@ -581,6 +586,54 @@ def _within_verdicts(ids: list[str], sk: Sketches, params: DedupeParams) -> list
     return verdicts
 
 
+# ------------------------------------------------------------------------------------------------ eval leakage by meaning
+
+
+EVAL_KINDS = ("edit", "semantic")  # matches by meaning, strongest first (dedupe.eval_leakage)
+EVAL_BATCH = 65536  # training texts embedded and compared at once
+
+
+def eval_matches(
+    texts: Sequence[str], eval_texts: Sequence[str], params: DedupeParams, embedder: Embedder | None = None,
+    batch: int = EVAL_BATCH,
+) -> list[list[tuple[str, int, float, float]]]:
+    """Per text, its (kind, eval position, jaccard, cosine) matches: edit before semantic, then by Jaccard, then position.
+
+    Each text's params.eval_leakage.neighbours nearest eval texts by sentence-embedding cosine are verified by the char
+    n-gram Jaccard of params.shingle / params.ngram: edit at Jaccard >= eval_leakage.jaccard (words edited, inserted or
+    dropped); semantic at cosine >= eval_leakage.cosine and Jaccard >= eval_leakage.cosine_jaccard (the same words
+    rearranged or lightly rewritten). Exact and near matches stay with the MinHash check of dedupe().
+    """
+    out: list[list[tuple[str, int, float, float]]] = [[] for _ in texts]
+    lk = params.eval_leakage
+    if not texts or not eval_texts or not lk.enabled:
+        return out
+    embedder = embedder or Embedder(memory=False)
+    index = embedder.encode(list(eval_texts))
+    eval_norms = [normalize_text(t) for t in eval_texts]
+    for lo in range(0, len(texts), batch):
+        chunk = list(texts[lo : lo + batch])
+        pos, sim = cosine_top(embedder.encode(chunk), index, lk.neighbours)
+        rows = np.repeat(np.arange(len(chunk)), pos.shape[1])
+        cols, cos = pos.ravel(), sim.ravel().astype(np.float64)
+        norms = eval_norms + [normalize_text(t) for t in chunk]
+        jac = pair_jaccard(norms, cols, rows + len(eval_norms), params)
+        edit = jac >= lk.jaccard
+        semantic = ~edit & (cos >= lk.cosine) & (jac >= lk.cosine_jaccard)
+        for k in np.flatnonzero(edit | semantic):
+            out[lo + rows[k]].append(("edit" if edit[k] else "semantic", int(cols[k]), float(jac[k]), float(cos[k])))
+    return [sorted(m, key=lambda x: (EVAL_KINDS.index(x[0]), -x[2], x[1])) for m in out]
+
+
+def _with_target(df: pl.DataFrame) -> list[str]:
+    """Each row's text, followed by its target when it has one: by meaning, an eval item of a task with an output
+    (extraction, rewrite, summarization) leaks as its input-output pair (a question reused about another document,
+    with another answer, is not a copy)."""
+    if "target" not in df.columns:
+        return df["text"].to_list()
+    return [t if g is None else f"{t}\n{g}" for t, g in df.select("text", "target").iter_rows()]
+
+
 def _sorted_rows(df: pl.DataFrame) -> pl.DataFrame:
     """Rows sorted by id then text, so output never depends on input order (no copy when ids already increase)."""
     ids = df["id"]
@@ -595,13 +648,15 @@ def dedupe(
     eval_: pl.DataFrame,
     params: DedupeParams,
     keys_fn: KeysFn | None = None,
+    embedder: Embedder | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Drop synthetic rows that leak eval items, duplicate seeds, or duplicate each other.
 
     Returns (kept synthetic rows as Example, rejects as Reject with gate "dedupe", leakage report).
-    Checks per synthetic row, first hit wins: eval (exact/near), seed (exact; near if
-    params.drop_near_seed), then within synthetic, keeping the smallest id of each duplicate group.
-    keys_fn computes the LSH bucket keys of normalized texts (default: band_keys in this process).
+    Checks per synthetic row, first hit wins: eval (exact/near; then edit/semantic by meaning with
+    params.eval_leakage, eval_matches, on text and target), seed (exact; near if params.drop_near_seed), then within
+    synthetic, keeping the smallest id of each duplicate group. keys_fn computes the LSH bucket keys of
+    normalized texts (default: band_keys in this process); embedder (synthkit.embeddings) holds the cache.
     """
     for df, name in ((synth, "synthetic"), (seeds, "seeds"), (eval_, "eval")):
         _require_columns(df, name)
@@ -610,16 +665,24 @@ def dedupe(
     s_sk, r_sk, e_sk = (sketch(df["text"].to_list(), params, keys_fn) for df in (synth, seeds, eval_))
 
     eval_index = _index(e_ids, e_sk, params)
-    s_eval = _matches(s_sk, eval_index)
+    s_eval, r_eval = _matches(s_sk, eval_index), _matches(r_sk, eval_index)
+    if params.eval_leakage.enabled:  # rows without an exact or near eval match: nearest eval items by meaning
+        eval_texts = _with_target(eval_)
+        for frame, found in ((synth, s_eval), (seeds, r_eval)):
+            todo = [p for p, m in enumerate(found) if not m]
+            texts = _with_target(frame)
+            for p, m in zip(todo, eval_matches([texts[q] for q in todo], eval_texts, params, embedder)):
+                found[p] = [(kind, e_ids[e], j, c) for kind, e, j, c in m]
     eval_rows = eval_.select("id", "text", pl.col("label") if "label" in eval_.columns else pl.lit(None).alias("label"))
-    training = {"real": (r_ids, _matches(r_sk, eval_index)), "synthetic": (s_ids, s_eval)}
+    training = {"real": (r_ids, r_eval), "synthetic": (s_ids, s_eval)}
     report = leakage_report(eval_rows.to_dicts(), training)
 
     verdicts: list[Verdict | None] = [None] * len(s_ids)
     for pos, found in enumerate(s_eval):
         if found:
-            kind, eval_id, j = found[0]
-            verdicts[pos] = Verdict(f"{GATE}_eval_{kind}", f"{eval_id} jaccard={j:.3f}")
+            kind, eval_id, j, *cosine = found[0]
+            detail = f"{eval_id} jaccard={j:.3f}" + (f" cosine={cosine[0]:.3f}" if cosine else "")
+            verdicts[pos] = Verdict(f"{GATE}_eval_{kind}", detail)
 
     todo = [p for p, v in enumerate(verdicts) if v is None]
     for pos, found in zip(todo, _matches(_subset(s_sk, todo), _index(r_ids, r_sk, params))):

@@ -122,5 +122,6 @@ def build_manifest(spec, spec_path: str, params, report: dict, cost: dict, train
         "counts": {"candidates": report["candidates"], "rejected": report["rejected"], "train_rows": train.height,
                    "synthetic_in_train": report["synthetic_in_train"]},
         "cost": {"requests": cost["total"]["requests"], "input_tokens": cost["total"]["input_tokens"],
-                 "output_tokens": cost["total"]["output_tokens"], "usd": cost["total"]["cost_usd"]},
+                 "output_tokens": cost["total"]["output_tokens"], "usd": cost["total"]["cost_usd"], "budget": cost["budget"]},
+        "structured_output": cost["structured_output"],
     }

@@ -108,9 +108,17 @@ def choose_amount(
         held_ids = set(held_out["id"].to_list())
         held_groups = set(held_out["scenario_id"].to_list())
         pool = synth.filter(
-            pl.Series([not (set(p or []) & held_ids) and g not in held_groups for p, g in zip(parents, groups, strict=True)])
+            pl.Series(
+                [
+                    not (set(p or []) & held_ids) and g not in held_groups
+                    for p, g in zip(parents, groups, strict=True)
+                ]
+            )
         )
-        fold = {"held_out_seeds": held_out.height, "held_out_derived_dropped": synth.height - pool.height}
+        fold = {
+            "held_out_seeds": held_out.height,
+            "held_out_derived_dropped": synth.height - pool.height,
+        }
         if teacher is not None:
             pool, counts = teacher(train_real, pool)
             if counts:

@@ -563,9 +563,15 @@ def section_cost(inp: Inputs, page: Page) -> str:
         if cost.get("total"):
             rows.append(["total", *[cost["total"].get(c) for c in COST_COLUMNS]])
         out.append(table(["stage", *COST_COLUMNS], rows))
-        per = cost.get("per_kept_example", {})
-        out.append(f"<p>Per synthetic row kept ({fmt(cost.get('kept_examples'))}): {fmt(per.get('cost_usd'))} USD, "
+        per = cost.get("per_kept_llm_row", {})
+        out.append(f"<p>Per LLM row kept ({fmt(cost.get('kept_llm_rows'))}): {fmt(per.get('cost_usd'))} USD, "
                    f"{fmt(per.get('input_tokens'))} input and {fmt(per.get('output_tokens'))} output tokens. Budget hit: {fmt(cost.get('budget_hit'))}.</p>")
+        budget = cost.get("budget") or {}
+        if budget:
+            out.append(f"<p>Budget: {fmt(budget.get('spent_usd'))} of {fmt(budget.get('budget_usd'))} USD spent; "
+                       f"{fmt(budget.get('not_run'))} requests not run.</p>")
+        if cost.get("structured_output"):
+            out.append(table(["server and model", "structured output"], [[k, v] for k, v in sorted(cost["structured_output"].items())]))
     elif manifest and manifest.get("cost"):
         out.append(_absent(inp, "cost.json") + "<p>From the manifest:</p>" + kv_table(manifest["cost"]))
     else:

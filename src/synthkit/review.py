@@ -12,7 +12,8 @@ from synthkit.errors import InputError
 from synthkit.gates.base import KEEP, Verdict
 from synthkit.io import read_records, write_csv, write_json, write_text
 
-REVIEW_COLUMNS = ["id", "label", "family", "channel", "outcome", "text", "decision", "new_label", "note"]
+REVIEW_COLUMNS = ["id", "label", "family", "channel", "outcome", "text", "scenario", "rationale", "decision", "new_label", "note"]
+SHOWN = REVIEW_COLUMNS[:8]  # what a reviewer sees of a row: LLM rows also show their scenario and label rationale
 
 
 class Decision(BaseModel):
@@ -74,7 +75,7 @@ def decision_counts(decisions: dict[str, Decision], present_ids: set[str]) -> di
 
 def to_labelstudio(sample: pl.DataFrame) -> list[dict]:
     """The sample as Label Studio import tasks (one {"data": {...}} object per row)."""
-    return [{"data": row} for row in sample.select(REVIEW_COLUMNS[:6]).to_dicts()]
+    return [{"data": row} for row in sample.select(SHOWN).to_dicts()]
 
 
 def review_sample(kept: pl.DataFrame, rejects: pl.DataFrame, params: ReviewParams, seed: int) -> pl.DataFrame:
@@ -83,7 +84,7 @@ def review_sample(kept: pl.DataFrame, rejects: pl.DataFrame, params: ReviewParam
     if rejects.height:
         frames.append(rejects.with_columns(pl.col("reason").alias("outcome")))
     cols = ["id", "label", "family", "channel", "outcome", "text"]
-    pool = pl.concat([f.select(cols) for f in frames])
+    pool = pl.concat([f.select(*cols, *_provenance(f)) for f in frames])
     if pool.is_empty() or params.fraction == 0:
         return pool.head(0).with_columns(pl.lit("").alias(c) for c in ("decision", "new_label", "note"))
     ranked = pool.with_columns(pl.col("id").hash(seed=seed).alias("_h")).sort("_h")
@@ -96,11 +97,18 @@ def review_sample(kept: pl.DataFrame, rejects: pl.DataFrame, params: ReviewParam
     return sample.sort("label", "family", "outcome", "id").with_columns(pl.lit("").alias(c) for c in ("decision", "new_label", "note"))
 
 
+def _provenance(frame: pl.DataFrame) -> list[pl.Expr]:
+    """The scenario and rationale columns of a frame's rows (null where it has no provenance)."""
+    if "provenance" not in frame.columns:
+        return [pl.lit(None, dtype=pl.String).alias(c) for c in ("scenario", "rationale")]
+    return [pl.col("provenance").struct.field(c).alias(c) for c in ("scenario", "rationale")]
+
+
 def write_review_sample(sample: pl.DataFrame, folder: str | Path) -> None:
     """The sample as sample.csv (for a spreadsheet), sample.jsonl (one flat record per line: Argilla, Hugging Face
     datasets) and sample.labelstudio.json (a Label Studio task list)."""
     import json
 
     write_csv(sample.select(REVIEW_COLUMNS), f"{folder}/sample.csv")
-    write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample.select(REVIEW_COLUMNS[:6]).to_dicts()), f"{folder}/sample.jsonl")
+    write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample.select(SHOWN).to_dicts()), f"{folder}/sample.jsonl")
     write_json(to_labelstudio(sample), f"{folder}/sample.labelstudio.json")

@@ -25,6 +25,15 @@ class Generator(BaseModel):
     prompt_hash: str | None = None
 
 
+class Provenance(BaseModel):
+    """What an LLM was paid to write on the way to a row: the scenario it came from and the rationale of its label."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str | None = None
+    rationale: str | None = None  # the rule the labelling answer quoted
+
+
 class Example(BaseModel):
     """One labeled example, real or synthetic; the common columns of every artifact."""
 
@@ -46,6 +55,7 @@ class Example(BaseModel):
     round: int = 0
     review: str | None = None
     weight: float = 1.0
+    provenance: Provenance | None = None  # LLM rows: the scenario text and the label rationale
 
 
 class Reject(Example):

@@ -56,6 +56,13 @@ def exit_on_interrupt(what: str, keyboard: bool = True) -> Iterator[None]:
         interrupted = True
         signum = received[0] if received else signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
         _exit(what, signum)
+    except BaseException:
+        if not received:
+            raise
+        # a library that catches the handler's exception and raises its own (DuckDB wraps it in an
+        # InvalidInputException, for one) must not turn the interrupt into a traceback
+        interrupted = True
+        _exit(what, received[0])
     finally:
         if not interrupted:
             for s, h in previous.items():

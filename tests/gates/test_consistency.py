@@ -26,3 +26,38 @@ def test_disabled_or_no_student_keeps_all():
     assert [v.reason for v in gate_consistency(["x"], ["login"], None, ConsistencyParams())] == [None]
     assert gate_consistency(["x"], ["login"], _student(), ConsistencyParams(enabled=False))[0].reason is None
     assert gate_consistency([], [], _student(), ConsistencyParams()) == []
+
+
+def test_student_can_be_the_embedding_student():
+    from synthkit.tasks.classification.filter import seed_student
+    from tests.conftest import make_rows
+
+    seeds = make_rows([(t, "refund") for t in REFUND] + [(t, "login") for t in LOGIN], source="real", split="seed")
+    student = seed_student(seeds, 10.0, "both")
+    assert student.named_steps["features"].transform(["x"]).shape[1] > 256
+    verdicts = gate_consistency(["refund my money for the charge"], ["login"], student, ConsistencyParams(min_confidence=0.5))
+    assert verdicts[0].reason == "consistency_disagree"
+
+
+def test_nearest_seeds_vote_rejects_a_clear_mislabel_and_keeps_the_rest():
+    from synthkit.gates.consistency import gate_consistency_knn
+
+    params = ConsistencyParams(backend="embed_knn", knn_k=3, knn_min_share=0.6)
+    texts = ["please refund the double charge on my card", "i cannot sign in, the password reset never arrives"]
+    verdicts = gate_consistency_knn(texts, ["login", "login"], REFUND + LOGIN, ["refund"] * 4 + ["login"] * 4, params)
+    assert verdicts[0].reason == "consistency_knn_disagree" and "neighbours=refund" in verdicts[0].detail
+    assert verdicts[1].reason is None
+    # an unsure vote (2 of 3 < 0.9) keeps the row
+    strict = params.model_copy(update={"knn_min_share": 0.9, "knn_k": 3})
+    mixed = gate_consistency_knn(["refund my money, i also cannot sign in"], ["login"], REFUND[:2] + LOGIN[:1],
+                                 ["refund", "refund", "login"], strict)
+    assert mixed[0].reason is None
+
+
+def test_nearest_seeds_vote_keeps_everything_when_disabled_or_without_two_labels():
+    from synthkit.gates.consistency import gate_consistency_knn
+
+    params = ConsistencyParams(backend="embed_knn")
+    assert gate_consistency_knn(["x"], ["a"], REFUND, ["refund"] * 4, params)[0].reason is None
+    assert gate_consistency_knn(["x"], ["a"], REFUND + LOGIN, ["refund"] * 4 + ["login"] * 4,
+                                params.model_copy(update={"enabled": False}))[0].reason is None

@@ -338,7 +338,8 @@ def test_prescreen_is_lossless_on_a_varied_corpus(analyzer):
         ({"EMAIL_ADDRESS": (0.5, "reject")}, 1),
         ({"IP_ADDRESS": (0.5, "reject"), "DATE_TIME": (0.5, "redact")}, 1),
         ({"IP_ADDRESS": (0.5, "reject"), "URL": (0.5, "reject")}, 2),  # URL screens on "."
-        ({"EMAIL_ADDRESS": (0.5, "reject"), "PERSON": (0.5, "reject")}, 3),  # NER entity: no safe screen
+        ({"EMAIL_ADDRESS": (0.5, "reject"), "PERSON": (0.5, "reject")}, 1),  # name lists: screened by their words
+        ({"EMAIL_ADDRESS": (0.5, "reject"), "LOCATION": (0.5, "reject")}, 3),  # place lists: no screen
         ({"EMAIL_ADDRESS": (0.5, "reject"), "UUID": (0.5, "reject")}, 3),  # not verified: no screen
     ],
 )
@@ -435,13 +436,15 @@ def test_names_redact_and_reject(analyzer):
     assert v.reason == "pii_location"
 
 
-def test_person_location_disable_the_prescreen(analyzer):
-    # a name needs no digit or "@": the screen would lose it, so none is used
+def test_location_disables_the_prescreen_and_person_uses_the_name_words(analyzer):
+    # a place needs no digit or "@": the screen would lose it, so none is used; a name needs a listed name word
+    assert _prescreen(["EMAIL_ADDRESS", "LOCATION"], analyzer) is None
     counting = _Counting(analyzer)
     params = _params(EMAIL_ADDRESS=(0.5, "reject"), PERSON=(0.5, "reject"))
-    assert _prescreen(sorted(params.entities), analyzer) is None
+    screen = _prescreen(sorted(params.entities), analyzer)
+    assert screen.search("ask Mr. Smith") and screen.search("call bob") and not screen.search("no pii here")
     found = scan_pii(["ask Mr. Smith", "no pii here"], params, counting)
-    assert counting.calls == 1  # the name list flags only the first text for the full analyzer
+    assert counting.calls == 0  # name-list results need no context enhancement: filtered and deduplicated here
     assert [(f.entity, f.text) for f in found[0]] == [("PERSON", "Smith")]
 
 

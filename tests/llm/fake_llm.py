@@ -39,8 +39,11 @@ class FakeModel:
     get it: malformed_json, schema_invalid, unknown_label, empty. critic / relabel answers can be scripted per text.
     """
 
-    def __init__(self, faults: dict[str, float] | None = None, latency_s: float = 0.0, labels: list[str] | None = None):
+    def __init__(self, faults: dict[str, float] | None = None, latency_s: float = 0.0, labels: list[str] | None = None,
+                 extra_items: int = 0):
         self.faults = faults or {}
+        self.extra_items = extra_items  # utterances answered beyond the count asked (a model that ignores maxItems)
+        self.log: list[tuple[str, str]] = []  # (schema name, content) of every answer
         self.latency_s = latency_s
         self.labels = labels or list(TOPIC)
         self.critic_scores: dict[str, dict] = {}  # substring of the text -> scores
@@ -72,6 +75,7 @@ class FakeModel:
             content = json.dumps(self._answer(name, user, key, fault))
         with self._lock:
             self.answered.append((key, content))
+            self.log.append((name, content))
         return {
             "id": f"chatcmpl-{key[:12]}", "object": "chat.completion", "created": 0, "model": body.get("model", "fake"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
@@ -97,7 +101,7 @@ class FakeModel:
                 # one blank message; the blanks spell the key's first 32 bits, so every answer stays distinct
                 return {"utterances": ["".join(" " if b == "1" else "\t" for b in f"{int(key[:8], 16):032b}")]}
             scenario = re.search(r"Scenario: \[([a-z_]+)\][^:]*: (.*)", user)
-            count = int(re.search(r"Write (\d+)", user).group(1))
+            count = int(re.search(r"Write (\d+)", user).group(1)) + self.extra_items
             h = int(key[:12], 16)
             out = []
             for i in range(count):

@@ -10,7 +10,8 @@ import pytest
 
 import synthkit.llm as llm_pkg
 from synthkit.config import Params
-from synthkit.errors import InputError
+from synthkit.errors import InputError, ServiceError
+from synthkit.pipeline import generate_counts
 from synthkit.tasks.classification.llm import Prompts
 from synthkit.prompts import load_prompt, prompt_hashes
 from synthkit.review import Decision
@@ -146,7 +147,9 @@ def test_every_request_ends_as_candidates_or_a_reject_under_faults(spec, seeds, 
     model = FakeModel(faults={"malformed_json": 0.1, "schema_invalid": 0.05, "empty": 0.05, "unknown_label": 0.15})
     with FakeOpenAI(chat_routes(model)) as server:
         server.faults = [(500, {}), (429, {"Retry-After": "0"}), (503, {})] * 3  # max_retries 0: these end request_failed
-        out = generate(spec, params_for(server.base_url), seeds, None, tmp_path, decisions={})
+        params = params_for(server.base_url)
+        params.llm.max_failure_rate = 1.0  # tolerate them: each ends as a reject
+        out = generate(spec, params, seeds, None, tmp_path, decisions={})
     reasons = set(out.rejects["reason"])
     assert {"generate_malformed_json", "generate_schema_invalid", "generate_request_failed", "generate_empty_text"} <= reasons
     assert all(r.startswith("generate_") for r in reasons) and set(out.rejects["gate"]) == {"generate"}
@@ -170,14 +173,25 @@ def test_every_request_ends_as_candidates_or_a_reject_under_faults(spec, seeds, 
     assert len(out.rejects) >= 10 and out.candidates.height > 0
 
 
-def test_budget_stops_cleanly_and_counts_what_did_not_run(spec, seeds, tmp_path, monkeypatch):
+def test_budget_stops_cleanly_and_counts_what_did_not_run(spec, seeds, tmp_path, monkeypatch, recorded):
     monkeypatch.setenv(KEY_ENV, "sk-test-budget")
     with FakeOpenAI(chat_routes(FakeModel())) as server:
         params = params_for(server.base_url)
-        params.llm.budget_usd = 0.002
         params.llm.max_concurrency = 1
-        out = generate(spec, params, seeds, None, tmp_path, decisions={})
+        full = generate(spec, params, seeds, None, tmp_path / "full", decisions={})
+        most = max(res.cost_usd for _, res in recorded)  # the dearest request: what one request in flight may add
+        params.llm.budget_usd = budget = round(full.ledger.run_cost_usd * 0.9, 6)
+        before = len(server.requests)
+        out = generate(spec, params, seeds, None, tmp_path / "capped", decisions={})
+        sent = len(server.requests) - before
+        params.llm.budget_usd = 0.0001
+        with pytest.raises(ServiceError, match="budget_usd 0.0001 was spent before any row was made"):
+            generate(spec, params, seeds, None, tmp_path / "tiny", decisions={})
     assert out.ledger.budget_exhausted and out.not_run > 0 and out.ledger.not_run >= out.not_run
+    assert out.ledger.sent == sent < full.ledger.sent
+    assert out.ledger.sent + out.ledger.not_run == full.ledger.sent  # requests never built count as not_run too
+    assert 0 < out.candidates.height < full.candidates.height
+    assert budget <= out.ledger.run_cost_usd <= budget + most
     assert "generate_budget_exhausted" not in set(out.rejects["reason"])  # not a reject: counted as not_run
 
 
@@ -214,3 +228,93 @@ def test_openai_rounds_feed_critic_approved_rows_back_as_examples(spec, seeds, t
     assert strict.approved_by_round == {"1": 0}
     parents = {p for ps in strict.candidates.filter(pl.col("round") == 2)["parent_ids"].to_list() for p in ps}
     assert parents <= set(seeds["id"])  # nothing approved: round 2 sees only the real seeds
+
+
+# ------------------------------------------------------------------------------------------------ nothing paid is lost
+
+
+def _units(name: str, content: str) -> int:
+    """How many rows-or-rejects one paid answer must end as: one per item of a valid list, else one."""
+    import json
+
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return 1
+    key = {"UtteranceList": "utterances", "ScenarioList": "scenarios"}.get(name)
+    if key and isinstance(data, dict) and set(data) == {key} and isinstance(data[key], list):
+        return max(len(data[key]), 1)
+    return 1
+
+
+def _requested(requests, prefix: str) -> list:
+    return [req for req, _ in requests if req.custom_id.startswith(prefix)]
+
+
+def test_a_faulty_runs_paid_answers_equal_llm_rows_plus_generate_rejects(spec, seeds, tmp_path, monkeypatch, recorded):
+    monkeypatch.setenv(KEY_ENV, "sk-test-funnel")
+    model = FakeModel(faults={"malformed_json": 0.08, "schema_invalid": 0.05, "empty": 0.05, "unknown_label": 0.1}, extra_items=1)
+    caps = {"typical": 6, "short": 4, "messy": 4, "hard_negative": 5}
+    with FakeOpenAI(chat_routes(model)) as server:
+        params = params_for(server.base_url, family_caps=caps, per_scenario=6, utterances_per_request=2)
+        params.llm.max_failure_rate = 1.0
+        out = generate(spec, params, seeds, None, tmp_path, decisions={})
+        counts = generate_counts(out)
+    llm_rows = out.candidates.filter(pl.col("generator").struct.field("backend") == "openai")
+    rejects = out.rejects
+    from_phase = lambda phase: rejects.filter(pl.col("detail").str.starts_with(f"r1:{phase}:"))  # noqa: E731
+    paid = {n: sum(_units(name, c) for name, c in model.log if name == n) for n in ("UtteranceList", "ScenarioList")}
+    # utterances: every paid message is an LLM row or a generate reject
+    assert paid["UtteranceList"] == llm_rows.height + from_phase("utterances").height
+    # scenarios: every paid scenario is asked for its label, or rejected
+    scenario_rejects = pl.concat([from_phase("scenarios"), from_phase("hard_negatives")])
+    assert paid["ScenarioList"] == len(_requested(recorded, "r1:label:")) + scenario_rejects.height
+    # labels: every paid label answer leads to utterance requests, or is rejected
+    asked = {req.custom_id.split(":")[2] for req in _requested(recorded, "r1:utterances:")}
+    assert len(_requested(recorded, "r1:label:")) == len(asked) + from_phase("label").height
+    reasons = set(rejects["reason"])
+    assert {"generate_family_cap", "generate_malformed_json", "generate_unknown_label", "generate_empty_text"} <= reasons
+    assert counts["in"] == counts["kept"] + counts["rejected"] == out.candidates.height + rejects.height
+
+
+def test_utterance_requests_are_planned_within_the_family_caps(spec, seeds, tmp_path, monkeypatch, recorded):
+    monkeypatch.setenv(KEY_ENV, "sk-test-caps")
+    caps = {"typical": 5, "short": 3, "long": 3, "messy": 3, "multilingual": 3, "ambiguous": 2, "hard_negative": 4}
+    model = FakeModel(extra_items=1)  # answers one message more than asked
+    with FakeOpenAI(chat_routes(model)) as server:
+        out = generate(spec, params_for(server.base_url, family_caps=caps, per_scenario=6), seeds, None, tmp_path, decisions={})
+    asked: dict[str, int] = {}
+    for req in _requested(recorded, "r1:utterances:"):
+        family = req.custom_id.split(":")[3]
+        asked[family] = asked.get(family, 0) + req.schema["properties"]["utterances"]["maxItems"]
+    assert asked and all(n <= caps[f] for f, n in asked.items())  # nothing asked beyond a cap
+    kept = out.candidates.group_by("family").len()
+    assert all(n <= caps[f] for f, n in kept.iter_rows())
+    over = out.rejects.filter(pl.col("reason") == "generate_family_cap")
+    assert over.height > 0 and set(over["gate"]) == {"generate"}  # the extra messages past a cap: rejects, not dropped
+    from_utterances = out.rejects.filter(pl.col("detail").str.starts_with("r1:utterances:")).height
+    assert out.candidates.height + from_utterances == sum(_units(n, c) for n, c in model.log if n == "UtteranceList")
+
+
+def test_rows_keep_the_scenario_and_the_label_rationale_and_labels_are_asked_at_temperature_zero(spec, seeds, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test-provenance")
+    with FakeOpenAI(chat_routes(FakeModel())) as server:
+        out = generate(spec, params_for(server.base_url), seeds, None, tmp_path, decisions={})
+        bodies = [r["body"] for r in server.requests]
+    prov = out.candidates["provenance"].struct.unnest()
+    assert prov["scenario"].null_count() == 0 and prov["rationale"].null_count() == 0
+    assert all(s.startswith(f"[{lab}]") for s, lab in zip(prov["scenario"], out.candidates["label"]))  # the fake's scenario text
+    assert all(r.startswith("the first rule") for r in prov["rationale"])
+    label_bodies = [b for b in bodies if b["messages"][-1]["content"].startswith("Which label")]
+    assert label_bodies and all(b["temperature"] == 0.0 for b in label_bodies)
+    enum = label_bodies[0]["response_format"]["json_schema"]["schema"]["properties"]["label"]["enum"]
+    assert enum == spec.label_names
+    assert {b["temperature"] for b in bodies if b["response_format"]["json_schema"]["name"] == "UtteranceList"} == {0.9}
+
+
+def test_a_server_that_follows_the_schema_exactly_gives_labels_in_the_spec(spec, seeds, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test-schema")
+    with FakeOpenAI() as server:  # fills each answer from the request's JSON schema, enum choices included
+        out = generate(spec, params_for(server.base_url), seeds, None, tmp_path, decisions={})
+    assert "generate_unknown_label" not in set(out.rejects["reason"])
+    assert out.candidates.height > 0 and set(out.candidates["label"]) <= set(spec.label_names)

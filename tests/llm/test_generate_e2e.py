@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.llm.fake_llm import FakeModel, body_key, chat_routes
+from tests.llm.fake_llm import FakeModel, chat_routes
 from tests.openai_server import FakeOpenAI
 from tests.repo_copy import copy_repo, env, run
 
@@ -115,7 +115,7 @@ def llm_run(tmp_path_factory):
 
 
 def test_killed_generation_resumes_without_repaying_completed_requests(llm_run):
-    model, at_kill = llm_run["model"], llm_run["answered_at_kill"]
+    at_kill = llm_run["answered_at_kill"]
     keys_of: dict[str, set[str]] = {}
     for key, content in llm_run["after_resume"][:at_kill]:
         keys_of.setdefault(content, set()).add(key)
@@ -154,10 +154,15 @@ def test_funnel_adds_up_with_generate_rejects_and_cost_is_reported(llm_run):
     cost = json.loads((root / "reports/cost.json").read_text())
     assert set(cost["stages"]) == {"generate", "filter"}
     assert cost["stages"]["filter"]["requests"] > 0 and cost["total"]["requests"] == sum(s["requests"] for s in cost["stages"].values())
-    assert cost["kept_examples"] == funnel["synthetic_in_train"]
+    train = pl.read_parquet(root / "data/train.parquet")
+    assert cost["kept_llm_rows"] == (train["generator"].struct.field("backend") == "openai").sum() <= funnel["synthetic_in_train"]
+    assert cost["budget"] == {"budget_usd": None, "spent_usd": cost["total"]["run_cost_usd"], "not_run": 0, "exhausted": False}
+    assert set(cost["structured_output"].values()) == {"json_schema"}
+    llm_train = train.filter(pl.col("generator").struct.field("backend") == "openai")
+    assert llm_train["provenance"].struct.field("scenario").null_count() == 0  # the paid scenario text stays on the row
     manifest = json.loads((root / "reports/manifest.json").read_text())
     assert set(manifest["generator"]["prompts"]) >= {"classification/scenarios.md", "classification/utterances.md"}
-    assert manifest["cost"]["requests"] == cost["total"]["requests"]
+    assert manifest["cost"]["requests"] == cost["total"]["requests"] and manifest["structured_output"] == cost["structured_output"]
     assert (root / "data/llm_cache/filter").is_dir() and any((root / "data/llm_cache/filter").rglob("*.json"))
 
 

@@ -84,7 +84,8 @@ def test_cache_files_hold_the_answer_only_and_warm_rerun_sends_nothing(tmp_path)
     files = sorted(tmp_path.glob("??/*.json"))
     assert len(files) == 10 and all(f.parent.name == f.stem[:2] for f in files)
     entry = json.loads(files[0].read_text())
-    assert set(entry) == {"content", "refusal", "finish_reason", "model", "input_tokens", "output_tokens", "batch"}
+    assert set(entry) == {"content", "refusal", "finish_reason", "model", "input_tokens", "output_tokens", "batch", "mode"}
+    assert entry["mode"] == "json_schema"
     assert not list(tmp_path.rglob("*.tmp"))
 
 
@@ -110,13 +111,14 @@ def test_fallback_to_json_mode_when_json_schema_is_rejected(tmp_path):
     with FakeOpenAI(json_schema_supported=False) as srv:
         results, stats = run_requests(reqs(20), params(srv, max_concurrency=4), tmp_path, progress=False)
         bodies = chat_bodies(srv)
-    assert all(r.ok and r.data == {"answer": r.data["answer"]} for r in results)
+    assert all(r.ok and r.mode == "json_object" and r.data["label"] in ("billing", "refund") for r in results)
     assert stats.json_mode_fallback and stats.completed == 20 and stats.failed == 0
     rejected = [b for b in bodies if b["response_format"]["type"] == "json_schema"]
     assert 1 <= len(rejected) <= 4  # only what was in flight when the first 400 came back
     json_mode = [b for b in bodies if b["response_format"]["type"] == "json_object"]
     assert len(json_mode) == 20
     assert all(b["messages"][0]["role"] == "system" and '"label"' in b["messages"][0]["content"] for b in json_mode)
+    assert all(b["response_format"]["schema"] == SCHEMA for b in json_mode)  # the schema travels beside json_object
 
 
 def test_other_bad_requests_fail_without_retry(tmp_path):

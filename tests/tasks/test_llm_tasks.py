@@ -9,13 +9,14 @@ import os
 import re
 import subprocess
 import sys
+import threading
 
 import polars as pl
 import pytest
 import yaml
 
 from synthkit.config import Params
-from synthkit.errors import InputError
+from synthkit.errors import InputError, ServiceError
 from synthkit.prompts import chain_hash
 from synthkit.spec import load_spec
 from synthkit.tasks.extraction.target import gate_evidence, gate_schema
@@ -40,17 +41,24 @@ def quoted(user: str) -> str:
 
 
 class TaskModel:
-    """Answers each task prompt with realistic JSON built from the prompt; `mode` forces a malformed or invalid answer."""
+    """Answers each task prompt with realistic JSON built from the prompt; `mode` forces a malformed or invalid answer
+    to every `every`-th request (1: all of them); `bad` counts the answers it spoiled."""
 
-    def __init__(self, mode: str = "ok"):
-        self.mode = mode
+    def __init__(self, mode: str = "ok", every: int = 1):
+        self.mode, self.every = mode, every
+        self.seen = self.bad = 0
+        self.lock = threading.Lock()
 
     def __call__(self, body: dict) -> dict:
         name = body["response_format"]["json_schema"]["name"]
         user = body["messages"][-1]["content"]
-        if self.mode == "malformed":
+        with self.lock:
+            self.seen += 1
+            mode = self.mode if self.seen % self.every == 0 else "ok"
+            self.bad += mode != "ok"
+        if mode == "malformed":
             content = '{"message": "unterminated'
-        elif self.mode == "schema_invalid":
+        elif mode == "schema_invalid":
             content = json.dumps({"unexpected": 1})
         elif name == "MessageAnswer":
             content = json.dumps({"message": f"hi, quick question. {quoted(user)} thanks"})
@@ -145,14 +153,28 @@ def test_a_wrong_target_from_the_model_is_caught_by_the_gate(kind, tmp_path, mon
 @pytest.mark.parametrize("kind", TYPES)
 def test_bad_answers_become_generate_rejects(kind, mode, reason, tmp_path, monkeypatch):
     monkeypatch.setenv(KEY_ENV, "sk-test-tasks")
-    with FakeOpenAI({"/v1/chat/completions": TaskModel(mode)}) as server:
+    model = TaskModel(mode, every=2)
+    with FakeOpenAI({"/v1/chat/completions": model}) as server:
         spec, params, seeds, docs = setup(kind, server.base_url, per_scenario=2)
         out = generate(spec, params, seeds, docs, tmp_path)
         n = len(server.requests)
-    assert out.candidates.filter(pl.col("generator").struct.field("backend") == "openai").height == 0
-    assert out.rejects.height == n > 0  # one reject per failed request: nothing lost
+    llm_rows = out.candidates.filter(pl.col("generator").struct.field("backend") == "openai").height
+    assert out.rejects.height == model.bad > 0 and llm_rows > 0
+    assert llm_rows + out.rejects.height >= n  # every paid answer is a row (or several) or a reject: nothing lost
     assert set(out.rejects["reason"]) == {reason} and set(out.rejects["gate"]) == {"generate"}
     assert all(":" in d for d in out.rejects["detail"].to_list())
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_no_llm_row_at_all_is_a_service_error_naming_server_model_and_cause(kind, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test-tasks")
+    with FakeOpenAI({"/v1/chat/completions": TaskModel("schema_invalid")}) as server:
+        spec, params, seeds, docs = setup(kind, server.base_url, per_scenario=1)
+        with pytest.raises(ServiceError) as err:
+            generate(spec, params, seeds, docs, tmp_path)
+    message = str(err.value)
+    assert server.base_url in message and params.llm.model in message and "generate_schema_invalid" in message
+    assert "\n" not in message
 
 
 def test_failed_requests_become_request_failed_rejects(tmp_path, monkeypatch):
@@ -160,7 +182,11 @@ def test_failed_requests_become_request_failed_rejects(tmp_path, monkeypatch):
     with FakeOpenAI({"/v1/chat/completions": TaskModel()}) as server:
         server.faults = [(500, {})] * 2
         spec, params, seeds, docs = setup("rewrite", server.base_url, per_scenario=2)
+        params.llm.max_failure_rate = 1.0  # tolerated: each failure is a reject
         out = generate(spec, params, seeds, docs, tmp_path)
+        with pytest.raises(ServiceError, match="HTTP 500: injected"):  # the default 0.2 stops the stage
+            server.faults = [(500, {})] * 2
+            generate(spec, setup("rewrite", server.base_url, per_scenario=2)[1], seeds, docs, tmp_path / "default")
     assert list(out.rejects["reason"]) == ["generate_request_failed"] * 2
     assert out.rejects["target"].null_count() == 0  # the fixed target stays with the reject
 

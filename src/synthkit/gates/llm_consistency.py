@@ -10,7 +10,7 @@ import polars as pl
 from synthkit.config import ConsistencyParams, LlmParams
 from synthkit.cost import CostLedger
 from synthkit.gates.base import KEEP, Verdict
-from synthkit.llm.answers import LabelChoice, parse_result, request_seed
+from synthkit.llm.answers import LabelChoice, label_choice_schema, parse_result, request_seed
 from synthkit.prompts import labels_text, load_label_block, load_prompt
 from synthkit.spec import Spec
 
@@ -22,23 +22,23 @@ def gate_llm_consistency(
     """One verdict per row: consistency_llm_disagree when the relabel differs; unjudged rows are rejected with the failure."""
     if not params.enabled or params.backend != "openai" or frame.is_empty():
         return [KEEP] * frame.height
-    from synthkit.llm import LLMRequest, run_requests
+    from synthkit.llm import LLMRequest
+    from synthkit.llm.run import ask
 
     labels = load_label_block(prompts_dir, spec.task.type)
     prompt = load_prompt(prompts_dir, spec.task.type, "relabel", {"task_description", "labels", "label_names", "text"})
     common = {"task_description": spec.task.description or spec.task.name, "labels": labels_text(spec, labels), "label_names": ", ".join(spec.label_names)}
+    schema = label_choice_schema(spec.label_names)
     requests = []
     for row_id, text in frame.select("id", "text").iter_rows():
         cid = f"relabel:{row_id}"
         requests.append(
             LLMRequest(
-                custom_id=cid, messages=prompt.messages({**common, "text": text}), schema=LabelChoice.model_json_schema(),
-                schema_name="LabelChoice", model=params.model, temperature=0.0, seed=request_seed(seed, cid),
+                custom_id=cid, messages=prompt.messages({**common, "text": text}), schema=schema,
+                schema_name="LabelChoice", model=params.model, temperature=llm.label_temperature, seed=request_seed(seed, cid),
             )
         )
-    results, stats = run_requests(requests, llm, cache_dir, label="relabel", progress=progress)
-    if ledger is not None:
-        ledger.add(results, stats)
+    results = ask(requests, llm, cache_dir, ledger, label="relabel", progress=progress)
     verdicts = []
     for label, res in zip(frame["label"].to_list(), results):
         obj, failure, detail = parse_result(res, LabelChoice)

@@ -4,6 +4,7 @@ label correctness and specificity (prompts/<type>/critic.md); a score under its 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
@@ -21,9 +22,9 @@ class CriticScores(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    realism: int
-    label_correctness: int
-    specificity: int
+    realism: Literal[1, 2, 3, 4, 5]
+    label_correctness: Literal[1, 2, 3, 4, 5]
+    specificity: Literal[1, 2, 3, 4, 5]
     reason: str
 
 
@@ -42,7 +43,8 @@ def gate_llm_critic(
     """One verdict per row; rows the model could not judge are rejected too (critic_llm_<failure>), never kept unjudged."""
     if not params.enabled or params.backend != "openai" or frame.is_empty():
         return [KEEP] * frame.height
-    from synthkit.llm import LLMRequest, run_requests
+    from synthkit.llm import LLMRequest
+    from synthkit.llm.run import ask
 
     labels = load_label_block(prompts_dir, spec.task.type)
     prompt = load_prompt(prompts_dir, spec.task.type, "critic", {"task_description", "labels", "channel", "label", "text"})
@@ -57,9 +59,7 @@ def gate_llm_critic(
                 seed=request_seed(seed, cid),
             )
         )
-    results, stats = run_requests(requests, llm, cache_dir, label="critic", progress=progress)
-    if ledger is not None:
-        ledger.add(results, stats)
+    results = ask(requests, llm, cache_dir, ledger, label="critic", progress=progress)
     verdicts = []
     for res in results:
         obj, failure, detail = parse_result(res, CriticScores)
@@ -67,10 +67,6 @@ def gate_llm_critic(
             verdicts.append(Verdict(f"critic_llm_{failure}", detail))
             continue
         scores = {k: getattr(obj, k) for k in CHECKS}
-        out_of_range = [k for k, v in scores.items() if not 1 <= v <= 5]
-        if out_of_range:
-            verdicts.append(Verdict("critic_llm_schema_invalid", f"{out_of_range[0]}={scores[out_of_range[0]]} is not in 1-5"))
-            continue
         summary = " ".join(f"{k}={v}" for k, v in scores.items())
         failed = next((reason for k, (limit, reason) in CHECKS.items() if scores[k] < getattr(params, limit)), None)
         verdicts.append(Verdict(failed, f"{summary}: {obj.reason}"[:500]) if failed else KEEP)

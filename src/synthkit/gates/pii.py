@@ -13,6 +13,19 @@ from typing import TYPE_CHECKING
 from synthkit.config import PiiParams
 from synthkit.errors import InputError
 from synthkit.gates.base import KEEP, Verdict
+from synthkit.gates.pii_informal import (
+    EMAIL_SCREEN,
+    PHONE_WORD_SCREEN,
+    LowerLexicon,
+    could_hold_name,
+    find_lower_people,
+    forget_answers,
+    informal_recognizers,
+    letter_words,
+    lower_lexicon,
+    may_hold_email,
+    may_hold_spoken_phone,
+)
 from synthkit.gates.pool import sigint_blocked, worker_pool
 from synthkit.progress import progress
 
@@ -25,11 +38,12 @@ LANGUAGE = "en"
 # Checked against presidio-analyzer 2.2.366: every regex of these recognizers needs a digit ([0-9] or \d),
 # except EmailRecognizer ([@]), UrlRecognizer ([.] before the TLD) and IPv6 (every form holds "::" or ":"
 # then a hex digit); PhoneRecognizer uses phonenumbers' matcher, whose candidates start with a \d (Unicode
-# Nd) digit sequence. DATE_TIME and PHONE_NUMBER can also come from a NER model (SpacyRecognizer):
-# screenable only on a pipeline without components. The prescreen-equivalence test guards this table.
+# Nd) digit sequence. InformalEmailRecognizer and SpokenPhoneRecognizer (pii_informal) state their own.
+# DATE_TIME and PHONE_NUMBER can also come from a NER model (SpacyRecognizer): screenable only on a pipeline
+# without components. The prescreen-equivalence test guards this table.
 _SCREENABLE: dict[str, tuple[str, frozenset[str]]] = {
-    "EMAIL_ADDRESS": ("@", frozenset({"EmailRecognizer"})),
-    "PHONE_NUMBER": (r"\d", frozenset({"PhoneRecognizer"})),
+    "EMAIL_ADDRESS": (EMAIL_SCREEN.pattern, frozenset({"EmailRecognizer", "InformalEmailRecognizer"})),
+    "PHONE_NUMBER": (PHONE_WORD_SCREEN.pattern, frozenset({"PhoneRecognizer", "SpokenPhoneRecognizer"})),
     "CREDIT_CARD": (r"\d", frozenset({"CreditCardRecognizer"})),
     "IBAN_CODE": (r"\d", frozenset({"IbanRecognizer"})),
     "IP_ADDRESS": (r"\d|:[:0-9a-f]", frozenset({"IpRecognizer"})),
@@ -95,6 +109,9 @@ def build_analyzer(spacy_model: str | None = None) -> AnalyzerEngine:
     engine = _LocalSpacyEngine(models=[{"lang_code": LANGUAGE, "model_name": spacy_model or "blank:en"}])
     analyzer = AnalyzerEngine(nlp_engine=engine, supported_languages=[LANGUAGE])
     analyzer.registry.add_recognizer(_written_date_recognizer())
+    # Spelled-out email addresses and phone numbers in words, with or without a NER model.
+    for recognizer in informal_recognizers(lambda: (_lexicon().common, _lexicon().lower.first)):
+        analyzer.registry.add_recognizer(recognizer)
     if "ner" not in nlp.pipe_names:
         # No NER model: PERSON and LOCATION come from name and place lists (loaded on first use only).
         for recognizer in _list_recognizers():
@@ -186,6 +203,7 @@ class _Lexicon:
     last: frozenset[str]
     places: dict[str, tuple[tuple[str, ...], ...]]  # first word -> place phrases (as word tuples), longest first
     common: frozenset[str]  # lower-cased
+    lower: LowerLexicon  # the same lists for lower-case chat text
 
 
 def _faker_provider(kind: str, locale: str):
@@ -194,17 +212,22 @@ def _faker_provider(kind: str, locale: str):
     return importlib.import_module(f"faker.providers.{kind}.{locale}").Provider
 
 
+_SHIPPED_LEXICON: list = []  # the parent's lists, handed to a worker process (see _init_worker)
+
+
 @functools.cache
 def _lexicon() -> _Lexicon:
     """Build the lists once from faker's bundled locale data (no network, no model)."""
+    if _SHIPPED_LEXICON:
+        return _SHIPPED_LEXICON[0]
     try:
         from faker.providers.date_time import Provider as DateTimeProvider
         from faker.providers.lorem.en_US import Provider as Lorem
     except ImportError:
         raise InputError(
             "params.yaml",
-            "PERSON and LOCATION without a spaCy NER model need the 'faker' package (name and place lists); "
-            "install it or set filter.pii.spacy_model",
+            "PERSON and LOCATION without a spaCy NER model, and spelled-out email addresses, need the 'faker' "
+            "package (name, place and word lists); install it or set filter.pii.spacy_model",
             field="filter.pii.entities",
         ) from None
     from spacy.lang.en.stop_words import STOP_WORDS
@@ -239,7 +262,8 @@ def _lexicon() -> _Lexicon:
     for words in phrases:
         places.setdefault(words[0], []).append(words)
     ordered = {k: tuple(sorted(v, key=lambda w: (-len(w), w))) for k, v in places.items()}
-    return _Lexicon(frozenset(first), frozenset(last), ordered, common)
+    lower = lower_lexicon(frozenset(first), frozenset(last), common, frozenset(STOP_WORDS), ordered, _TITLES)
+    return _Lexicon(frozenset(first), frozenset(last), ordered, common, lower)
 
 
 def _capitalized(word: str) -> bool:
@@ -272,6 +296,8 @@ def _joined(text: str, a: tuple[int, int, str], b: tuple[int, int, str]) -> bool
 
 
 def _find_people(text: str, lex: _Lexicon) -> list[tuple[int, int, float]]:
+    if not could_hold_name(text, lex.lower):  # no listed name or title in any case: nothing below can fire
+        return []
     tokens = _tokens(text)
     out: list[tuple[int, int, float]] = []
     i = 0
@@ -312,23 +338,29 @@ def _find_people(text: str, lex: _Lexicon) -> list[tuple[int, int, float]]:
                 continue
         if word in lex.first and _capitalized(word):
             ambiguous = low in lex.common
+            never = low in lex.lower.never  # a date or holiday word ("on March 28") is a name only in a full name
             j = run(i + 1, limit=3)
             if j > i + 1:
-                # 3. a listed first name and capitalized words: "Sarah Connor", "Will Thompson" (surname listed)
+                # 3. a listed first name and capitalized words: "Sarah Connor", "Will Thompson" (surname listed),
+                # "Jan Kowalski" (not "Easter Sunday")
                 tail = [t[2] for t in tokens[i + 1 : j]]
-                if not ambiguous or any(t in lex.last for t in tail):
+                dated = never and any(t.lower() in lex.lower.never for t in tail)
+                if not dated and (not ambiguous or any(t in lex.last for t in tail)):
                     out.append((start, tokens[j - 1][1], 0.85))
                     i = j
                     continue
             # 4. a first name alone: scored by its context
-            if _STRONG_CUE.search(prefix):
+            if never:
+                pass
+            elif _STRONG_CUE.search(prefix):
                 out.append((start, end, 0.75))
             elif not ambiguous and word not in lex.places and _WEAK_CUE.search(prefix):
                 out.append((start, end, 0.7))
             elif not ambiguous and word not in lex.places:
                 out.append((start, end, 0.35 if _sentence_start(text, tokens, i) else 0.6))
         i += 1
-    return out
+    # lower-case names in chat, and capitalised everyday-word names after a cue ("call Mark", "lunch with June")
+    return out + find_lower_people(text, tokens, lex.lower, out)
 
 
 def _find_places(text: str, lex: _Lexicon) -> list[tuple[int, int, float]]:
@@ -397,17 +429,48 @@ def _list_recognizers() -> list:
     return [NameListRecognizer(), PlaceListRecognizer()]
 
 
-def _prescreen(entities: list[str], analyzer: AnalyzerEngine) -> re.Pattern[str] | None:
-    """A regex every text with a finding must match, or None when no such cheap check is provably lossless."""
-    if not entities or any(e not in _SCREENABLE for e in entities):
+class _Screen:
+    """Regexes, or the name lists' word check (PERSON from NameListRecognizer), that every text with a finding passes.
+
+    A regex that holds letters (spelled-out addresses, number words) runs only on texts that contain "at" or a
+    number word's first letters; the others run first."""
+
+    def __init__(self, patterns: list[str], names: bool) -> None:
+        fast = [p for p in patterns if p not in _SLOW_SCREENS]
+        self.fast = re.compile("|".join(fast), re.IGNORECASE) if fast else None
+        self.slow = [(_SLOW_SCREENS[p], re.compile(p, re.IGNORECASE)) for p in patterns if p in _SLOW_SCREENS]
+        self.names = names
+
+    def search(self, text: str) -> bool:
+        if self.fast is not None and self.fast.search(text):
+            return True
+        for guard, rx in self.slow:
+            if guard(text) and rx.search(text):
+                return True
+        return self.names and could_hold_name(text, _lexicon().lower)
+
+
+# Cheap checks every match of a letter-bearing screen passes: "@" or "at" between white space or brackets; a digit
+# or a number word.
+_SLOW_SCREENS = {
+    EMAIL_SCREEN.pattern: lambda text: may_hold_email(text.lower()),
+    PHONE_WORD_SCREEN.pattern: lambda text: may_hold_spoken_phone(text, set(letter_words(text))),
+}
+
+
+def _prescreen(entities: list[str], analyzer: AnalyzerEngine) -> _Screen | None:
+    """A cheap check every text with a finding passes, or None when no such check is provably lossless."""
+    patterned = [e for e in entities if e != "PERSON"]
+    if not entities or any(e not in _SCREENABLE for e in patterned):
         return None
     blank = _blank_pipeline(analyzer)
     for rec in analyzer.registry.get_recognizers(language=LANGUAGE, entities=entities):
         name = type(rec).__name__
         for entity in set(rec.supported_entities) & set(entities):
-            if name not in _SCREENABLE[entity][1] and not (name == "SpacyRecognizer" and blank):
+            allowed = frozenset({"NameListRecognizer"}) if entity == "PERSON" else _SCREENABLE[entity][1]
+            if name not in allowed and not (name == "SpacyRecognizer" and blank):
                 return None
-    return re.compile("|".join(sorted({_SCREENABLE[e][0] for e in entities})), re.IGNORECASE)
+    return _Screen(sorted({_SCREENABLE[e][0] for e in patterned}), "PERSON" in entities)
 
 
 def scan_pii(texts: list[str], params: PiiParams, analyzer: AnalyzerEngine) -> list[list[Finding]]:
@@ -424,14 +487,17 @@ def scan_pii(texts: list[str], params: PiiParams, analyzer: AnalyzerEngine) -> l
     thresholds = {name: e.threshold for name, e in params.entities.items()}
     floor = min(thresholds.values())
     screen = _prescreen(entities, analyzer) if params.prescreen else None
-    todo = [i for i, text in enumerate(texts) if screen is None or screen.search(text)]
-    out: list[list[Finding]] = [[] for _ in texts]
-    workers = resolve_workers(params.workers)
-    if workers > 1 and len(todo) >= 2 * params.chunk_size:
-        found = _analyze_parallel([texts[i] for i in todo], entities, thresholds, params, workers)
-    else:
-        quick = _quick_recognizers(analyzer, entities) if params.prescreen else None
-        found = [_analyze(analyzer, texts[i], entities, thresholds, floor, quick) for i in progress(todo, "pii")]
+    try:
+        todo = [i for i, text in enumerate(texts) if screen is None or screen.search(text)]
+        out: list[list[Finding]] = [[] for _ in texts]
+        workers = resolve_workers(params.workers)
+        if workers > 1 and len(todo) >= 2 * params.chunk_size:
+            found = _analyze_parallel([texts[i] for i in todo], entities, thresholds, params, workers)
+        else:
+            quick = _quick_recognizers(analyzer, entities) if params.prescreen else None
+            found = [_analyze(analyzer, texts[i], entities, thresholds, floor, quick) for i in progress(todo, "pii")]
+    finally:
+        forget_answers()
     for i, findings in zip(todo, found):
         out[i] = findings
     return out
@@ -470,7 +536,9 @@ def _blank_pipeline(analyzer: AnalyzerEngine) -> bool:
 
 
 # Recognizer classes whose analyze never reads nlp_artifacts (checked against presidio-analyzer 2.2.366).
-_NLP_FREE = frozenset({"PhoneRecognizer", "IbanRecognizer", "NameListRecognizer", "PlaceListRecognizer"})
+_NLP_FREE = frozenset(
+    {"PhoneRecognizer", "IbanRecognizer", "NameListRecognizer", "PlaceListRecognizer", "InformalEmailRecognizer", "SpokenPhoneRecognizer"}
+)
 
 # Per pattern recognizer: the sha256 (first 16 hex digits) of its regexes as read for this table, and what
 # every match of them needs, given the text, its count of \d digits and the most digits in one of its letter-free
@@ -508,10 +576,19 @@ def _screen_for(rec):
     return None
 
 
-def _flagged(recognizers: list, text: str, entities: list[str]) -> bool:
-    """Any raw result from any of the recognizers (run without NLP artifacts, loaded on first use as the analyzer does)."""
+def _quick_results(recognizers: list, text: str, entities: list[str], thresholds: dict[str, float]) -> list | None:
+    """The raw results of the recognizers (run without NLP artifacts, loaded on first use as the analyzer does) when
+    AnalyzerEngine.analyze would only filter and deduplicate them, else None (the analyzer must run).
+
+    The analyzer changes a score only through context enhancement, which skips results of a recognizer without
+    context words and with the base enhance_using_context; results of others send the text to the analyzer.
+    Results below their entity's threshold from context-free recognizers can never be findings.
+    """
+    from presidio_analyzer import EntityRecognizer
+
     digits = len(_DIGIT.findall(text))
     window = _window_digits(text) if digits else 0
+    out = []
     for rec, screen in recognizers:
         if screen == "phone":
             rec = _phone_for(rec, text, window)
@@ -522,9 +599,13 @@ def _flagged(recognizers: list, text: str, entities: list[str]) -> bool:
         if not rec.is_loaded:
             rec.load()
             rec.is_loaded = True
-        if rec.analyze(text=text, entities=entities, nlp_artifacts=None):
-            return True
-    return False
+        results = rec.analyze(text=text, entities=entities, nlp_artifacts=None)
+        if not results:
+            continue
+        if rec.context or type(rec).enhance_using_context is not EntityRecognizer.enhance_using_context:
+            return None
+        out += results
+    return out if any(r.score >= thresholds.get(r.entity_type, 0.0) for r in out) else []
 
 
 # --- phone numbers: only the regions a text holds enough digits for ----------------------------------
@@ -608,11 +689,16 @@ def _analyze(
     """The findings of one text at or above their entity's threshold, sorted by span.
 
     With `quick` (see _quick_recognizers), a text no recognizer flags has no findings without running the
-    analyzer's NLP pipeline; every other text goes through AnalyzerEngine.analyze unchanged.
+    analyzer's NLP pipeline, and one flagged only by context-free recognizers gets the analyzer's own filtering and
+    deduplication of their results; every other text goes through AnalyzerEngine.analyze unchanged.
     """
-    if quick is not None and not _flagged(quick, text, entities):
-        return []
-    results = analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
+    results = _quick_results(quick, text, entities, thresholds) if quick is not None else None
+    if results is not None:
+        from presidio_analyzer import EntityRecognizer
+
+        results = EntityRecognizer.remove_duplicates([r for r in results if r.score >= floor])
+    else:
+        results = analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
     found = [
         Finding(r.entity_type, r.start, r.end, float(r.score), text[r.start : r.end])
         for r in results
@@ -631,16 +717,21 @@ def resolve_workers(workers: int) -> int:
 _WORKER_ANALYZER: AnalyzerEngine | None = None
 
 
-def _init_worker(spacy_model: str | None) -> None:
-    """Each worker process builds its own analyzer once."""
+def _init_worker(spacy_model: str | None, lexicon: _Lexicon | None) -> None:
+    """Each worker process builds its own analyzer once, with the parent's name lists when it has built them."""
     global _WORKER_ANALYZER
+    if lexicon is not None:
+        _SHIPPED_LEXICON[:] = [lexicon]
     _WORKER_ANALYZER = build_analyzer(spacy_model)
 
 
 def _analyze_chunk(texts: list[str], entities: list[str], thresholds: dict[str, float], quick: bool) -> list[list[Finding]]:
     floor = min(thresholds.values())
     recognizers = _quick_recognizers(_WORKER_ANALYZER, entities) if quick else None
-    return [_analyze(_WORKER_ANALYZER, t, entities, thresholds, floor, recognizers) for t in texts]
+    try:
+        return [_analyze(_WORKER_ANALYZER, t, entities, thresholds, floor, recognizers) for t in texts]
+    finally:
+        forget_answers()
 
 
 def _analyze_parallel(
@@ -648,7 +739,8 @@ def _analyze_parallel(
 ) -> list[list[Finding]]:
     """Findings per text from `workers` spawned processes, in input order whatever order chunks finish in."""
     chunks = [texts[i : i + params.chunk_size] for i in range(0, len(texts), params.chunk_size)]
-    with worker_pool(workers, _init_worker, (params.spacy_model,)) as pool:
+    lexicon = _lexicon() if _lexicon.cache_info().currsize else None  # building the lists takes seconds per process
+    with worker_pool(workers, _init_worker, (params.spacy_model, lexicon)) as pool:
         with sigint_blocked():  # the workers start here, as the chunks are submitted
             futures = [pool.submit(_analyze_chunk, chunk, entities, thresholds, params.prescreen) for chunk in chunks]
         results = (future.result() for future in futures)  # input order; unlike pool.map, an interrupt cancels nothing

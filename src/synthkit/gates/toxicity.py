@@ -61,15 +61,20 @@ def _moderate(texts: list[str], params: ToxicityParams, llm: LlmParams) -> list[
     import openai
 
     from synthkit.llm import make_client
+    from synthkit.llm.causes import failure_cause, server_name
 
     client = make_client(llm)
     verdicts: list[Verdict] = []
+    batches = -(-len(texts) // MODERATION_BATCH)
     for start in range(0, len(texts), MODERATION_BATCH):
         batch = texts[start : start + MODERATION_BATCH]
         try:
             response = client.moderations.create(model=params.moderation_model, input=batch)
         except openai.APIError as exc:
-            raise ServiceError(f"moderation request failed after {llm.max_retries} retries: {exc.__class__.__name__}: {getattr(exc, 'message', exc)}") from None
+            raise ServiceError(
+                f"moderation requests to {server_name(llm.base_url)} (model {params.moderation_model}) failed: batch "
+                f"{start // MODERATION_BATCH + 1} of {batches} after {llm.max_retries} retries; first cause: {failure_cause(exc, llm.timeout_s)}"
+            ) from None
         if len(response.results) != len(batch):
             raise ServiceError(f"moderation returned {len(response.results)} results for {len(batch)} inputs")
         for result in response.results:

@@ -2,9 +2,12 @@
 
 Each round the student (trained on the seeds plus the previous round's pseudo-labels) relabels the whole pool;
 per label the most confident texts are taken, up to a cap that grows every round (class-balanced selection).
-Optionally two single-view students (word n-grams, char n-grams) and/or the nearest seed must agree with the
-student, which keeps the pseudo-labels cleaner than confidence alone. Rows carry their confidence and the
-round they were first taken in; they are candidates like any other and go through every gate.
+The student is one of synthkit.students (`student`). Optionally the single-view students (word n-grams, char
+n-grams, and the sentence embedding when the student reads it) and/or the nearest seeds must agree with the
+student, which keeps the pseudo-labels cleaner than confidence alone: `knn` takes the most similar seed by char
+n-gram TF-IDF, `embed_knn` the majority of the `knn_k` most similar seeds by sentence-embedding cosine. Rows carry
+their confidence and the round they were first taken in; they are candidates like any other and go through every
+gate.
 """
 
 from __future__ import annotations
@@ -15,19 +18,23 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from synthkit.config import PseudoLabelParams
+from synthkit.embeddings import Embedder
 from synthkit.generators.template import template_hash
 from synthkit.schemas import CHANNELS, Example, Generator, content_id, rows_to_frame
-from synthkit.student import train_student
+from synthkit.students import EmbeddingFeatures, neighbour_vote, train_student, uses_embeddings
 
 BACKEND = "pseudo_label"
-STUDENT = "tfidf_logreg"
 
 
-def _view_predictions(texts: list[str], labels: list[str], weights: list[float], pool: list[str], C: float) -> list[np.ndarray]:
-    """Predictions of two students that each see one view of the text: word 1-2-grams and char 2-5-grams."""
+def _view_predictions(texts: list[str], labels: list[str], weights: list[float], pool: list[str], C: float,
+                      embed: bool = False, embedder: Embedder | None = None) -> list[np.ndarray]:
+    """Predictions of students that each see one view of the text: word 1-2-grams, char 2-5-grams (and the embedding)."""
+    views = [TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
+             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)]
+    if embed:
+        views.append(EmbeddingFeatures(embedder))
     out = []
-    for analyzer, ngrams in (("word", (1, 2)), ("char_wb", (2, 5))):
-        vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True)
+    for vec in views:
         clf = LogisticRegression(C=C, max_iter=3000).fit(vec.fit_transform(texts), labels, sample_weight=np.asarray(weights))
         out.append(np.asarray(clf.predict(vec.transform(pool))))
     return out
@@ -42,7 +49,7 @@ def _nearest_seed_labels(seed_texts: list[str], seed_labels: list[str], pool: li
 
 
 def select_pseudo_labels(
-    seed_texts: list[str], seed_labels: list[str], pool: list[str], params: PseudoLabelParams
+    seed_texts: list[str], seed_labels: list[str], pool: list[str], params: PseudoLabelParams, embedder: Embedder | None = None
 ) -> list[tuple[int, str, float, int]]:
     """Self-training over the pool; returns (pool position, label, confidence, first round) sorted by position.
 
@@ -54,15 +61,17 @@ def select_pseudo_labels(
     chosen: list[tuple[int, str, float]] = []
     texts, labels, weights = list(seed_texts), list(seed_labels), [1.0] * len(seed_texts)
     knn = _nearest_seed_labels(seed_texts, seed_labels, pool) if params.agreement in ("knn", "views_knn") else None
+    if params.agreement in ("embed_knn", "views_embed_knn"):
+        knn = np.asarray(neighbour_vote(seed_texts, seed_labels, pool, params.knn_k, embedder)[0])
     for rnd in range(1, params.rounds + 1):
-        model = train_student(texts, labels, weights, C=params.C)
+        model = train_student(texts, labels, weights, C=params.C, kind=params.student, embedder=embedder)
         proba = model.predict_proba(pool)
         classes = np.asarray(model.classes_)
         pred = classes[proba.argmax(axis=1)]
         conf = proba.max(axis=1)
         ok = conf >= params.min_confidence
-        if params.agreement in ("views", "views_knn"):
-            for view_pred in _view_predictions(texts, labels, weights, pool, params.C):
+        if params.agreement in ("views", "views_knn", "views_embed_knn"):
+            for view_pred in _view_predictions(texts, labels, weights, pool, params.C, uses_embeddings(params.student), embedder):
                 ok &= view_pred == pred
         if knn is not None:
             ok &= knn == pred
@@ -80,13 +89,13 @@ def select_pseudo_labels(
     return sorted((p, lab, c, first_round[p]) for p, lab, c in chosen)
 
 
-def generate_pseudo_labels(seeds: pl.DataFrame, pool: pl.DataFrame, params: PseudoLabelParams) -> pl.DataFrame:
+def generate_pseudo_labels(seeds: pl.DataFrame, pool: pl.DataFrame, params: PseudoLabelParams, embedder: Embedder | None = None) -> pl.DataFrame:
     """Pseudo-labeled candidates from the unlabeled pool (texts identical to a seed are skipped), sorted by id."""
     train = seeds.filter(pl.col("split") == "seed").sort("id")
     seed_set = set(train["text"].to_list())
     pool = pool.filter(~pl.col("text").is_in(list(seed_set))).unique("text", keep="first").sort("id")
     pool_rows = pool.select("id", "text", "channel").to_dicts()
-    picked = select_pseudo_labels(train["text"].to_list(), train["label"].to_list(), [r["text"] for r in pool_rows], params)
+    picked = select_pseudo_labels(train["text"].to_list(), train["label"].to_list(), [r["text"] for r in pool_rows], params, embedder)
     recipe = template_hash(BACKEND, params.model_dump_json())
     rows: dict[str, Example] = {}
     for pos, label, conf, rnd in picked:
@@ -97,16 +106,16 @@ def generate_pseudo_labels(seeds: pl.DataFrame, pool: pl.DataFrame, params: Pseu
             id=ex_id, text=src["text"], label=label, source="synthetic", scenario_id=f"pool_{src['id']}",
             family="typical", channel=channel, split="candidate", parent_ids=[src["id"]],
             confidence=round(conf, 6), round=rnd,
-            generator=Generator(backend=BACKEND, model=STUDENT, prompt_hash=recipe),
+            generator=Generator(backend=BACKEND, model=params.student, prompt_hash=recipe),
         ))
     return rows_to_frame(rows.values(), Example).sort("id")
 
 
-def relabel_pseudo_labels(seeds: pl.DataFrame, rows: pl.DataFrame, params: PseudoLabelParams) -> pl.DataFrame:
+def relabel_pseudo_labels(seeds: pl.DataFrame, rows: pl.DataFrame, params: PseudoLabelParams, embedder: Embedder | None = None) -> pl.DataFrame:
     """Pseudo-labelled rows relabelled by a teacher fitted on `seeds` (split seed) only, under generate's confidence,
     agreement, cap and round cut: label, confidence and round are the new teacher's; rows it does not take are dropped."""
     train = seeds.filter(pl.col("split") == "seed").sort("id")
-    picked = select_pseudo_labels(train["text"].to_list(), train["label"].to_list(), rows["text"].to_list(), params)
+    picked = select_pseudo_labels(train["text"].to_list(), train["label"].to_list(), rows["text"].to_list(), params, embedder)
     if not picked:
         return rows.head(0)
     pos, labels, conf, rnd = (list(c) for c in zip(*picked, strict=True))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 
 class Answer(BaseModel):
@@ -14,10 +15,26 @@ class Answer(BaseModel):
 
 
 class LabelChoice(Answer):
-    """The answer to label.md and relabel.md."""
+    """The answer to label.md and relabel.md: the label and the rule that decides it (the rationale kept on the row)."""
 
     label: str
     rule: str
+
+
+def label_choice_schema(labels: list[str]) -> dict:
+    """LabelChoice's JSON schema with `label` one of the spec's labels (an enum), for the servers that follow it; the
+    answer is still parsed as LabelChoice, so a label outside the spec keeps its own reject reason."""
+    choice = create_model("LabelChoice", __base__=LabelChoice, __doc__=LabelChoice.__doc__,
+                          label=(Literal[tuple(labels)], ...))  # type: ignore[valid-type]
+    return choice.model_json_schema()
+
+
+def list_schema(model: type[Answer], field: str, count: int) -> dict:
+    """model's JSON schema with its list `field` holding 1 to count items: the request asks for count, no more."""
+    annotation = model.model_fields[field].annotation
+    bounded = create_model(model.__name__, __base__=model, __doc__=model.__doc__,
+                           **{field: (Annotated[annotation, Field(min_length=1, max_length=count)], ...)})  # type: ignore[call-overload]
+    return bounded.model_json_schema()
 
 
 def request_seed(seed: int, custom_id: str) -> int:

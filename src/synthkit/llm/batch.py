@@ -2,6 +2,8 @@
 
 The batch id is kept under cache_dir/batches/<hash of the request file>.json until its results are collected, so a
 rerun after an interruption re-attaches to the running batch instead of paying for a new one. Ctrl-C cancels it.
+Under a budget, only the requests whose estimated cost (prompt characters / 4 and max_tokens, at the batch price) fits
+what is left are submitted; the rest are not run. A server without the Files or Batches API is a ServiceError.
 """
 
 from __future__ import annotations
@@ -12,8 +14,13 @@ import os
 import time
 from pathlib import Path
 
+from contextlib import contextmanager
+
 from synthkit.config import LlmParams
+from synthkit.errors import ServiceError
 from synthkit.llm.cache import entry_from_completion, write_entry
+from synthkit.llm.causes import OPENAI_URL, failure_cause
+from synthkit.llm.limits import DEFAULT_OUTPUT_TOKENS
 from synthkit.llm.request import request_body
 
 RUNNING = {"validating", "in_progress", "finalizing", "cancelling"}
@@ -60,16 +67,62 @@ def _chunks(lines: list[str]) -> list[list[int]]:
     return [c for c in out if c]
 
 
-def run_batch(todo, params: LlmParams, cache_dir: Path, stats, prices, label: str, over_budget: bool = False) -> dict:
+@contextmanager
+def _api(params: LlmParams, what: str):
+    """Turn the server's refusal of a Files or Batches API call into one ServiceError line naming the server."""
+    import openai
+
+    try:
+        yield
+    except openai.APIStatusError as exc:
+        hint = "; this server has no Files or Batches API: set llm.batch: false" if exc.status_code in (404, 405, 501) else ""
+        raise ServiceError(f"batch mode: {params.base_url or OPENAI_URL} answered {what} with {failure_cause(exc)}{hint}") from None
+    except openai.APIError as exc:
+        raise ServiceError(f"batch mode: {what} at {params.base_url or OPENAI_URL} failed: {failure_cause(exc, params.timeout_s)}") from None
+
+
+def _estimated_usd(req, params: LlmParams) -> float:
+    """An estimate of what one request costs at the batch price, before sending it (unpriced models: 0)."""
+    price = params.prices.get(req.model or params.model)
+    if price is None:
+        return 0.0
+    chars = sum(len(str(m.get("content") or "")) + 8 for m in req.messages) + (len(str(req.schema)) if req.schema is not None else 0)
+    usd = ((chars // 4 + 1) * price.input + (req.max_tokens or DEFAULT_OUTPUT_TOKENS) * price.output) / 1_000_000
+    return usd * params.batch_price_factor
+
+
+def within_budget(todo, params: LlmParams, spent_usd: float) -> int:
+    """How many requests of todo, in order, fit in what is left of llm.budget_usd at their estimated cost."""
+    if params.budget_usd is None:
+        return len(todo)
+    left = params.budget_usd - spent_usd
+    n = 0
+    for _, req in todo:
+        left -= _estimated_usd(req, params)
+        if left < 0:
+            break
+        n += 1
+    return n
+
+
+def run_batch(todo, params: LlmParams, cache_dir: Path, stats, prices, label: str, spent_usd: float = 0.0) -> dict:
     """Send todo [(cache key, LLMRequest)] as batches; cache every answer; key -> (entry, error, detail).
 
-    over_budget: the run already spent llm.budget_usd, so no new batch is created (a running one is still collected).
+    spent_usd: what the run already spent; requests past llm.budget_usd (estimated) are not run (a batch already
+    running is still collected).
     """
     from synthkit.llm.client import make_client
 
     client = make_client(params)
-    lines = request_lines(todo, params)
     out: dict[str, tuple[dict | None, str | None, str]] = {}
+    fits = within_budget(todo, params, spent_usd)
+    if fits < len(todo):
+        stats.budget_exhausted = True
+        detail = f"budget of {params.budget_usd} USD would be exceeded by this request's estimated cost"
+        out.update({key: (None, "budget_exhausted", detail) for key, _ in todo[fits:]})
+        stats.not_run += len(todo) - fits
+        todo = todo[:fits]
+    lines = request_lines(todo, params)
     jobs = []  # (part of todo, state file, batch id)
     for idx in _chunks(lines):
         part = [todo[i] for i in idx]
@@ -78,16 +131,12 @@ def run_batch(todo, params: LlmParams, cache_dir: Path, stats, prices, label: st
         state_path = _state_dir(cache_dir) / f"{set_hash}.json"
         if state_path.exists():
             state = json.loads(state_path.read_text())
-        elif over_budget:
-            stats.budget_exhausted = True
-            stats.not_run += len(part)
-            detail = f"budget of {params.budget_usd} USD spent before this batch was sent"
-            out.update({key: (None, "budget_exhausted", detail) for key, _ in part})
-            continue
         else:
-            upload = client.files.create(file=(f"{label}-{set_hash[:12]}.jsonl", data, "application/jsonl"), purpose="batch")
-            batch = client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h",
-                                          metadata={"synthkit": label[:64]})
+            with _api(params, "POST /files"):
+                upload = client.files.create(file=(f"{label}-{set_hash[:12]}.jsonl", data, "application/jsonl"), purpose="batch")
+            with _api(params, "POST /batches"):
+                batch = client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h",
+                                              metadata={"synthkit": label[:64]})
             state = {"batch_id": batch.id, "input_file_id": upload.id, "requests": len(part)}
             _write_state(state_path, state)
             stats.requests_sent += len(part)
@@ -99,7 +148,8 @@ def run_batch(todo, params: LlmParams, cache_dir: Path, stats, prices, label: st
         while True:
             for _, _, batch_id in jobs:
                 if batch_id not in finished:
-                    batch = client.batches.retrieve(batch_id)
+                    with _api(params, f"GET /batches/{batch_id}"):
+                        batch = client.batches.retrieve(batch_id)
                     if batch.status not in RUNNING:
                         finished[batch_id] = batch
             if len(finished) == len(jobs):
@@ -124,7 +174,9 @@ def _collect(client, batch, part, params: LlmParams, cache_dir: Path, stats, pri
     for file_id in (batch.output_file_id, batch.error_file_id):
         if not file_id:
             continue
-        for line in client.files.content(file_id).text.splitlines():
+        with _api(params, f"GET /files/{file_id}/content"):
+            text = client.files.content(file_id).text
+        for line in text.splitlines():
             if not line.strip():
                 continue
             row = json.loads(line)
@@ -135,7 +187,7 @@ def _collect(client, batch, part, params: LlmParams, cache_dir: Path, stats, pri
             response = row.get("response") or {}
             body = response.get("body") or {}
             if response.get("status_code") == 200 and not row.get("error"):
-                entry = entry_from_completion(body, batch=True)
+                entry = entry_from_completion(body, batch=True, mode="json_schema" if req.schema is not None else None)
                 write_entry(cache_dir, key, entry)
                 model = req.model or params.model
                 stats.completed += 1

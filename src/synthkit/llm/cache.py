@@ -1,6 +1,7 @@
 """Content-addressed response cache: one JSON file per request key, written atomically when the response arrives.
 
-A file holds what the server answered (content, refusal, finish reason, token usage, model) and nothing else:
+A file holds what the server answered (content, refusal, finish reason, token usage, model) and the structured-output
+mode it was asked in, nothing else:
 no headers, no API key, no timestamps, so the cache is reproducible and safe to version with DVC.
 """
 
@@ -64,8 +65,9 @@ def write_entry(cache_dir: str | Path, key: str, entry: dict) -> None:
     os.replace(tmp, path)
 
 
-def entry_from_completion(body: dict, batch: bool = False) -> dict:
-    """The cacheable part of a chat completion response body (a dict as the server sent it)."""
+def entry_from_completion(body: dict, batch: bool = False, mode: str | None = None) -> dict:
+    """The cacheable part of a chat completion response body (a dict as the server sent it); mode: the structured-output
+    mode the request was sent in (synthkit.llm.request.MODES; None for free text)."""
     choices = body.get("choices") or [{}]
     choice = choices[0] or {}
     message = choice.get("message") or {}
@@ -78,6 +80,7 @@ def entry_from_completion(body: dict, batch: bool = False) -> dict:
         "input_tokens": int(usage.get("prompt_tokens") or 0),
         "output_tokens": int(usage.get("completion_tokens") or 0),
         "batch": batch,
+        "mode": mode,
     }
 
 

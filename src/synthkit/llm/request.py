@@ -1,4 +1,6 @@
-"""One chat request and the body sent for it: structured outputs as strict json_schema, or JSON mode with the schema in the prompt."""
+"""One chat request and the body sent for it, in one of three structured-output modes (MODES): strict json_schema,
+JSON object mode carrying the schema (servers such as llama.cpp constrain the output to it), or JSON asked for in the
+prompt only; the answer is validated locally in every mode."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from dataclasses import dataclass
 from synthkit.config import LlmParams
 
 JSON_MODE_INSTRUCTION = "Answer with one JSON object only, no other text. It must conform to this JSON schema:\n"
+# structured-output modes, from the strictest: the runtime moves down this list when a server rejects a mode
+MODES = ("json_schema", "json_object", "prompt")
 
 
 @dataclass(frozen=True)
@@ -42,20 +46,27 @@ def strict_schema(schema: dict) -> dict:
     return walk(schema)
 
 
-def request_body(req: LLMRequest, params: LlmParams, json_mode: bool = False) -> dict:
-    """The chat.completions request body for req (json_mode: JSON object mode with the schema in a system message)."""
+def request_body(req: LLMRequest, params: LlmParams, mode: str = "json_schema") -> dict:
+    """The chat.completions request body for req in a structured-output mode (see MODES; ignored for free text).
+
+    json_schema: response_format json_schema, strict. json_object: response_format json_object with the schema beside
+    it, and the schema in a system message. prompt: no response_format, the schema in a system message only.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown structured-output mode {mode!r}")
     messages = list(req.messages)
     body: dict = {"model": req.model or params.model}
     if req.schema is not None:
-        if json_mode:
-            note = {"role": "system", "content": JSON_MODE_INSTRUCTION + json.dumps(req.schema, sort_keys=True)}
-            messages = [note, *messages]
-            body["response_format"] = {"type": "json_object"}
-        else:
+        if mode == "json_schema":
             body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": req.schema_name, "schema": strict_schema(req.schema), "strict": True},
             }
+        else:
+            note = {"role": "system", "content": JSON_MODE_INSTRUCTION + json.dumps(req.schema, sort_keys=True)}
+            messages = [note, *messages]
+            if mode == "json_object":
+                body["response_format"] = {"type": "json_object", "schema": req.schema}
     body["messages"] = messages
     body["temperature"] = req.temperature if req.temperature is not None else params.temperature
     if req.max_tokens is not None:

@@ -1,7 +1,10 @@
 """Run many chat requests against an OpenAI-compatible server: cached, resumable, rate limited and budgeted.
 
 Every response is written to a content-addressed cache the moment it arrives, so a rerun with unchanged inputs
-sends nothing and a killed run loses only the requests that were in flight.
+sends nothing and a killed run loses only the requests that were in flight. The structured-output mode is negotiated
+per server and model (json_schema, then json_object with the schema, then the schema in the prompt), moving down
+only when the server's error names response_format; every failure keeps its cause (connection refused, timeout,
+HTTP status and the server's message).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,12 +29,14 @@ from synthkit.llm.cache import (
     sweep_stale_tmp,
     write_entry,
 )
+from synthkit.llm.causes import InvalidBody, endpoint, failure_cause, schema_unsupported, short_message
 from synthkit.llm.limits import RateLimiter, backoff_s, estimate_tokens, retry_after_s
-from synthkit.llm.request import LLMRequest, request_body
+from synthkit.llm.request import MODES, LLMRequest, request_body
 
 log = logging.getLogger(__name__)
-ERRORS = ("malformed_json", "refused", "request_failed", "budget_exhausted", "batch_failed")
+ERRORS = ("malformed_json", "refused", "request_failed", "budget_exhausted", "batch_failed", "aborted")
 RETRY_STATUS = {408, 409, 429}
+FORMAT_STATUS = {400, 422, 500}  # statuses with which servers reject a response_format they do not support
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class LLMResult:
     output_tokens: int
     cost_usd: float
     cached: bool  # served from the cache (or by an identical request of the same call): no request of its own
+    mode: str | None = None  # structured-output mode the answer came in (None: unknown, an answer cached before modes)
 
 
 @dataclass
@@ -67,7 +73,9 @@ class RunStats:
     completed: int = 0  # responses received (paid) in this run
     malformed: int = 0
     refused: int = 0
-    json_mode_fallback: bool = False  # the server rejected json_schema: JSON mode plus the schema in the prompt
+    json_mode_fallback: bool = False  # the server rejected a structured-output mode: a less strict one for the rest of the run
+    first_failure: str = ""  # the cause of the first request that failed (connection refused, timeout, HTTP status: message)
+    aborted: int = 0  # not sent: failures had already passed what the caller allows
     unpriced_models: list[str] = field(default_factory=list)  # models without a price: counted at 0 USD
     batch_ids: list[str] = field(default_factory=list)
 
@@ -76,11 +84,6 @@ class RunStats:
         d["cost_usd"] = round(d["cost_usd"], 6)
         d["wall_s"] = round(d["wall_s"], 3)
         return d
-
-
-def _schema_unsupported(exc) -> bool:
-    text = " ".join(str(x) for x in (getattr(exc, "message", ""), getattr(exc, "param", ""), getattr(exc, "code", "")))
-    return bool(re.search(r"response_format|json_schema|structured output", text, re.I))
 
 
 # ------------------------------------------------------------------------------------------------ results
@@ -118,7 +121,8 @@ class _Prices:
 def _result(req: LLMRequest, key: str, model: str, entry: dict, cost: float, cached: bool) -> LLMResult:
     content, refusal = entry.get("content"), entry.get("refusal")
     common = dict(custom_id=req.custom_id, cache_key=key, text=content, model=model, input_tokens=entry["input_tokens"],
-                  output_tokens=entry["output_tokens"], cost_usd=cost, cached=cached)
+                  output_tokens=entry["output_tokens"], cost_usd=cost, cached=cached,
+                  mode=entry.get("mode") if req.schema is not None else None)
     if refusal:
         return LLMResult(ok=False, data=None, error="refused", detail=f"the model refused: {str(refusal)[:200]}", **common)
     if req.schema is None:
@@ -168,14 +172,16 @@ class _Bar:
 
 
 class _Online:
-    def __init__(self, params: LlmParams, cache_dir: Path, stats: RunStats, prices: _Prices, bar: _Bar):
+    def __init__(self, params: LlmParams, cache_dir: Path, stats: RunStats, prices: _Prices, bar: _Bar,
+                 modes: dict[str, str] | None = None, max_failures: int | None = None):
         from synthkit.llm.client import make_async_client
 
         self.params, self.cache_dir, self.stats, self.prices, self.bar = params, cache_dir, stats, prices, bar
         self.client = make_async_client(params)
         self.rpm = RateLimiter(params.rpm) if params.rpm else None
         self.tpm = RateLimiter(params.tpm) if params.tpm else None
-        self.json_mode = False
+        self.modes = modes if modes is not None else {}  # endpoint -> negotiated mode (shared with the caller)
+        self.max_failures = max_failures
         self.spent_before = 0.0
         self.rng = random.Random()
         self.out: dict[str, tuple[dict | None, str | None, str]] = {}  # key -> (entry, error, detail)
@@ -186,12 +192,31 @@ class _Online:
     def _over_budget(self) -> bool:
         return _over_budget(self.params, self.spent_before + self.stats.cost_usd)
 
+    def _mode(self, model: str) -> str:
+        return self.modes.get(endpoint(self.params.base_url, model), MODES[0])
+
+    def _downgrade(self, model: str, sent: str, exc) -> None:
+        """The server rejected mode `sent`: the next less strict one, for every later request to this server and model."""
+        key = endpoint(self.params.base_url, model)
+        nxt = MODES[MODES.index(sent) + 1]
+        if MODES.index(self.modes.get(key, MODES[0])) < MODES.index(nxt):  # other requests in flight may have moved it already
+            log.warning("%s rejected response_format %s (%s): %s from now on", key, sent, short_message(exc), nxt)
+            self.modes[key] = nxt
+        self.stats.json_mode_fallback = True
+
+    def _aborted(self) -> bool:
+        return self.max_failures is not None and self.stats.failed > self.max_failures
+
     async def run(self, todo: list[tuple[str, LLMRequest]]) -> None:
         it = iter(todo)
 
         async def worker():
             for key, req in it:  # one shared iterator: requests go out in order
-                self.out[key] = await self._one(key, req)
+                if self._aborted():
+                    self.stats.aborted += 1
+                    self.out[key] = (None, "aborted", f"not sent: {self.stats.failed} requests had failed ({self.stats.first_failure})")
+                else:
+                    self.out[key] = await self._one(key, req)
                 self.bar.step()
 
         try:
@@ -206,9 +231,11 @@ class _Online:
         import openai
 
         p, stats = self.params, self.stats
+        model = req.model or p.model
         attempt = 0
         while True:
-            body = request_body(req, p, self.json_mode)
+            mode = self._mode(model) if req.schema is not None else None
+            body = request_body(req, p, mode or MODES[0])
             grant = None
             if self.rpm:
                 await self.rpm.acquire(1)
@@ -225,29 +252,22 @@ class _Online:
                 async with asyncio.timeout(p.timeout_s):  # the whole request, however slowly the bytes come
                     resp = await self.client.post("/chat/completions", body=body, cast_to=object)
                 if not (isinstance(resp, dict) and isinstance(resp.get("choices"), list)):
-                    raise _InvalidBody(f"not a chat completion: {str(resp)[:120]!r}")
-            except openai.BadRequestError as exc:
-                sent_schema = (body.get("response_format") or {}).get("type") == "json_schema"
-                if sent_schema and (self.json_mode or _schema_unsupported(exc)):
-                    # the server has no structured outputs: JSON mode plus the schema in the prompt, for the rest of the run
-                    if not self.json_mode:
-                        log.warning("the server rejected json_schema (%s): JSON mode for the rest of the run", _short(exc))
-                    self.json_mode = True
-                    stats.json_mode_fallback = True
-                    continue
-                stats.failed += 1
-                return None, "request_failed", f"HTTP 400: {_short(exc)}"
-            except (TimeoutError, _InvalidBody, openai.APITimeoutError, openai.APIConnectionError,
+                    raise InvalidBody(f"not a chat completion: {str(resp)[:120]!r}")
+            except (TimeoutError, InvalidBody, openai.APITimeoutError, openai.APIConnectionError,
                     openai.APIStatusError) as exc:
                 status = getattr(exc, "status_code", None)
+                if status in FORMAT_STATUS and mode not in (None, MODES[-1]) and schema_unsupported(exc):
+                    self._downgrade(model, mode, exc)  # not an attempt: the same request again in a mode the server takes
+                    continue
                 retryable = status is None or status in RETRY_STATUS or status >= 500
                 if status == 429 and getattr(exc, "code", None) == "insufficient_quota":
                     retryable = False  # out of credit: waiting does not help
                 if not retryable or attempt >= p.max_retries:
                     stats.failed += 1
-                    what = f"HTTP {status}" if status is not None else type(exc).__name__
+                    cause = failure_cause(exc, p.timeout_s)
+                    stats.first_failure = stats.first_failure or cause
                     tries = f" after {attempt + 1} attempts" if retryable else ""
-                    return None, "request_failed", f"{what}{tries}: {_short(exc)}"
+                    return None, "request_failed", f"{cause}{tries}"
                 response = getattr(exc, "response", None)
                 wait = retry_after_s(response.headers if response is not None else None)
                 if wait is None:
@@ -256,27 +276,15 @@ class _Online:
                 stats.retries += 1
                 await asyncio.sleep(wait)
                 continue
-            entry = entry_from_completion(resp)
+            entry = entry_from_completion(resp, mode=mode)
             self.writes.append(self.writer.submit(write_entry, self.cache_dir, key, entry))
             if grant is not None:
                 self.tpm.settle(grant, entry["input_tokens"] + entry["output_tokens"])
-            model = req.model or p.model
             stats.completed += 1
             stats.input_tokens += entry["input_tokens"]
             stats.output_tokens += entry["output_tokens"]
             stats.cost_usd += self.prices.cost(model, entry)
             return entry, None, ""
-
-
-class _InvalidBody(Exception):
-    """A 200 whose body is not a chat completion (e.g. a proxy's error page): retried like a 5xx."""
-
-
-def _short(exc) -> str:
-    if isinstance(exc, TimeoutError):
-        return "no response within llm.timeout_s"
-    msg = getattr(exc, "message", None) or str(exc)
-    return " ".join(str(msg).split())[:300]
 
 
 # ------------------------------------------------------------------------------------------------ entry point
@@ -298,7 +306,8 @@ def _over_budget(params: LlmParams, spent: float) -> bool:
 
 
 def run_requests(requests: Sequence[LLMRequest], params: LlmParams, cache_dir: str | Path, *,
-                 label: str = "llm", progress: bool = True, spent_usd: float = 0.0) -> tuple[list[LLMResult], RunStats]:
+                 label: str = "llm", progress: bool = True, spent_usd: float = 0.0, modes: dict[str, str] | None = None,
+                 max_failures: Callable[[int], int] | None = None) -> tuple[list[LLMResult], RunStats]:
     """Answer every request, in order, from the cache or the server; see the module docstring.
 
     A cached key is never requested again; identical requests within one call are sent once. The API key is needed
@@ -306,6 +315,8 @@ def run_requests(requests: Sequence[LLMRequest], params: LlmParams, cache_dir: s
     ok or with an error in ERRORS; only a missing API key (InputError naming llm.api_key_env) or repeated custom_ids
     (ValueError) stop the call.
     spent_usd: what earlier calls of the same run already spent; it counts toward params.budget_usd.
+    modes: endpoint (server and model) -> structured-output mode negotiated earlier in the run; updated in place.
+    max_failures: given the number of requests to send, how many may fail before the rest are not sent (aborted).
     """
     t0 = time.perf_counter()
     cache_dir = Path(cache_dir)
@@ -332,10 +343,10 @@ def run_requests(requests: Sequence[LLMRequest], params: LlmParams, cache_dir: s
         bar = _Bar(len(todo), label, progress, stats)
         try:
             if params.batch:
-                outcome = run_batch(todo, params, cache_dir, stats, prices, label, over_budget=_over_budget(params, spent_usd))
+                outcome = run_batch(todo, params, cache_dir, stats, prices, label, spent_usd=spent_usd)
                 bar.bar.update(len(todo))
             else:
-                online = _Online(params, cache_dir, stats, prices, bar)
+                online = _Online(params, cache_dir, stats, prices, bar, modes, max_failures(len(todo)) if max_failures else None)
                 online.spent_before = spent_usd
                 try:
                     _run_async(online.run(todo))

@@ -7,9 +7,9 @@ load the type named by the spec (synthkit.tasks.load_task) and call the methods 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import polars as pl
 
@@ -18,6 +18,8 @@ from synthkit.gates.base import Verdict
 from synthkit.schemas import Reject, polars_schema
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from synthkit.config import Params
     from synthkit.spec import Spec
 
@@ -36,11 +38,11 @@ COMMON_READS: dict[str, tuple[str, ...]] = {
                "filter.critic.max_opening_share", "filter.critic.boilerplate", "filter.critic.extra_boilerplate",
                "filter.critic.length_outlier", "filter.critic.length_quantiles", "filter.critic.length_widen",
                "filter.critic.min_seeds", "filter.critic.label_leak", "filter.critic.min_label_words",
-               "filter.critic.label_leak_spaced", "filter.review", "filter.calibration"),
+               "filter.critic.label_leak_spaced", "filter.review", "filter.calibration", "llm.base_url"),
     "dedupe": ("dedupe",),
     "mix": ("seed", "mix"),
     "evaluate": ("task.type", "mix.real_weight", "mix.synthetic_weight", "evaluate.min_slice_size"),
-    "monitor": ("seed", "monitor", "dedupe"),
+    "monitor": ("seed", "monitor", "dedupe.threshold", "dedupe.num_perm", "dedupe.shingle", "dedupe.ngram"),
     "manifest": ("seed", "generate", "validate", "filter", "dedupe", "mix", "llm"),
 }
 
@@ -48,7 +50,14 @@ COMMON_READS: dict[str, tuple[str, ...]] = {
 # changing them reruns nothing (outputs are identical by construction; tests compare them).
 EXECUTION_ONLY = ("engine", "ray", "filter.pii.workers", "filter.pii.chunk_size", "filter.pii.prescreen",
                   "llm.api_key_env", "llm.timeout_s", "llm.max_retries", "llm.max_concurrency", "llm.rpm", "llm.tpm",
-                  "llm.batch_poll_s", "llm.retry_base_s")
+                  "llm.batch_poll_s", "llm.retry_base_s", "llm.max_failure_rate")
+
+
+class Encoder(Protocol):
+    """Sentence embeddings with their cache (synthkit.embeddings.Embedder), typed here so a stage that embeds nothing
+    does not depend on that module."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ class TaskContext:
     prompts_dir: str = "prompts"
     llm_cache: str | None = None  # this stage's LLM response cache
     progress: bool = True
+    ledger: CostLedger = field(default_factory=CostLedger)  # this stage's LLM cost in the pipeline run (synthkit.llm.run.open_run)
+    embedder: Encoder | None = None  # this stage's sentence embeddings and their cache; None: in memory
 
 
 @dataclass

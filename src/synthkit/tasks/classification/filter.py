@@ -1,8 +1,9 @@
 """Classification's filter gates: PII, toxicity, offline critic, LLM critic, consistency with the seeds, human review.
 
 The map-style gates (PII, toxicity) run on the stage's engine (synthkit.engine). The LLM critic (filter.critic.backend
-openai) runs after the offline critic checks; the LLM consistency gate (filter.consistency.backend openai) replaces
-the seed-trained student. A human accept or relabel overrides the consistency gate's disagreement.
+openai) runs after the offline critic checks; the consistency gate asks the seed-trained student
+(filter.consistency.student), the seeds nearest by sentence embedding (backend embed_knn) or an LLM (backend openai).
+A human accept or relabel overrides the consistency gate's disagreement.
 """
 
 from __future__ import annotations
@@ -13,29 +14,30 @@ import polars as pl
 
 from synthkit.cost import CostLedger
 from synthkit.gates.base import KEEP, Verdict, map_gate
-from synthkit.gates.consistency import gate_consistency
+from synthkit.gates.consistency import gate_consistency, gate_consistency_knn
 from synthkit.gates.critic import gate_critic
 from synthkit.gates.llm_consistency import gate_llm_consistency
 from synthkit.gates.llm_critic import gate_llm_critic
 from synthkit.gates.pii import gate_pii, pii_batch
 from synthkit.gates.toxicity import toxicity_batch
 from synthkit.review import Decision, gate_review
-from synthkit.student import predict_with_confidence, train_student
+from synthkit.students import predict_with_confidence, train_student
 from synthkit.tasks.base import Gate, TaskContext
 
 
-def seed_student(seeds: pl.DataFrame, C: float):
-    """The student trained on the real training seeds, or None when they hold fewer than two labels."""
+def seed_student(seeds: pl.DataFrame, C: float, kind: str = "tfidf_logreg", embedder=None):
+    """The named student trained on the real training seeds, or None when they hold fewer than two labels."""
     train = seeds.filter(pl.col("split") == "seed")
     if train["label"].n_unique() < 2:
         return None
-    return train_student(train["text"].to_list(), train["label"].to_list(), C=C)
+    return train_student(train["text"].to_list(), train["label"].to_list(), C=C, kind=kind, embedder=embedder)
 
 
 def filter_gates(ctx: TaskContext, seeds: pl.DataFrame, decisions: dict[str, Decision], analyzer, engine, ledger: CostLedger) -> list[Gate]:
     """The filter gates in order (human decisions are applied before them by the stage)."""
     params, llm, spec = ctx.params.filter, ctx.params.llm, ctx.spec
-    student = seed_student(seeds, params.consistency.C) if params.consistency.enabled and params.consistency.backend == "student" else None
+    cons = params.consistency
+    student = seed_student(seeds, cons.C, cons.student, ctx.embedder) if cons.enabled and cons.backend == "student" else None
     seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
     reviewed_accept = {k for k, d in decisions.items() if d.decision in ("accept", "relabel")}
     toxicity = partial(toxicity_batch, params=params.toxicity, llm=llm)  # the same function whole or per engine batch
@@ -47,6 +49,9 @@ def filter_gates(ctx: TaskContext, seeds: pl.DataFrame, decisions: dict[str, Dec
     def consistency(frame: pl.DataFrame):
         if params.consistency.backend == "openai":
             verdicts = gate_llm_consistency(frame, spec, params.consistency, llm, **llm_kw)
+        elif cons.backend == "embed_knn":
+            seed_labels = seeds.filter(pl.col("split") == "seed")["label"].to_list()
+            verdicts = gate_consistency_knn(frame["text"].to_list(), frame["label"].to_list(), seed_texts, seed_labels, cons, ctx.embedder)
         else:
             verdicts = gate_consistency(frame["text"].to_list(), frame["label"].to_list(), student, params.consistency)
         return [KEEP if i in reviewed_accept else v for v, i in zip(verdicts, frame["id"].to_list())]
@@ -63,13 +68,14 @@ def filter_gates(ctx: TaskContext, seeds: pl.DataFrame, decisions: dict[str, Dec
 
 def pool_labels(ctx: TaskContext, seeds: pl.DataFrame, pool: pl.DataFrame) -> tuple[list[str | None], str]:
     """Labels for the unlabeled pool's texts in gate calibration: the seed student's prediction (and how they were given)."""
-    student = seed_student(seeds, ctx.params.filter.consistency.C)
+    cons = ctx.params.filter.consistency
+    student = seed_student(seeds, cons.C, cons.student, ctx.embedder)
     if student is None or pool.height == 0:
         return [None] * pool.height, "none (fewer than two seed labels)"
     return predict_with_confidence(student, pool["text"].to_list())[0], "the seed student's prediction"
 
 
-def out_of_fold(seeds: pl.DataFrame, folds: int, C: float, seed: int) -> dict[str, tuple[str, float]]:
+def out_of_fold(seeds: pl.DataFrame, folds: int, C: float, seed: int, kind: str = "tfidf_logreg", embedder=None) -> dict[str, tuple[str, float]]:
     """Each training seed's predicted label and confidence from a student trained on the other folds (by group)."""
     from synthkit.folds import seed_folds
 
@@ -80,7 +86,7 @@ def out_of_fold(seeds: pl.DataFrame, folds: int, C: float, seed: int) -> dict[st
         fit, test = train.filter(~mask), train.filter(mask)
         if fit["label"].n_unique() < 2:
             continue
-        model = train_student(fit["text"].to_list(), fit["label"].to_list(), C=C)
+        model = train_student(fit["text"].to_list(), fit["label"].to_list(), C=C, kind=kind, embedder=embedder)
         out.update(zip(test["id"].to_list(), zip(*predict_with_confidence(model, test["text"].to_list()))))
     return out
 
@@ -99,7 +105,7 @@ def real_text_gates(ctx: TaskContext, seeds: pl.DataFrame, analyzer, engine) -> 
     def consistency(frame: pl.DataFrame):
         if not (params.consistency.enabled and params.consistency.backend == "student"):
             return [None] * frame.height
-        oof = out_of_fold(seeds, params.calibration.folds, params.consistency.C, ctx.params.seed)
+        oof = out_of_fold(seeds, params.calibration.folds, params.consistency.C, ctx.params.seed, params.consistency.student, ctx.embedder)
         out = []
         for i, label in zip(frame["id"].to_list(), frame["label"].to_list()):
             if i not in oof:

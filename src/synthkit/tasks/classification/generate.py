@@ -5,7 +5,9 @@ openai asks the LLM) plus seed variation, run for generate.rounds rounds. For ro
 that pass the pre-screen of generate.approve (the spec's rules, the critic, no human rejection in
 data/review/decisions.csv) join the seed set (a human relabel applies); the next round generates from it. The
 pre-screen never replaces the validate and filter stages, which judge every round's rows. pseudo_label and
-seed_variation are template-free backends; generate.quotas caps each backend's candidates.
+seed_variation are template-free backends; generate.quotas caps each backend's candidates. With the openai backend,
+generate.family_caps hold across rounds, LLM rows a quota drops are generate rejects, and a run without any LLM row
+stops (synthkit.llm.run.require_llm_rows).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from synthkit.gates.llm_critic import gate_llm_critic
 from synthkit.gates.rules import gate_rules
 from synthkit.generators.template import generate_template
 from synthkit.generators.variation import generate_variations
+from synthkit.llm.run import require_llm_rows
 from synthkit.pipeline import run_gates
 from synthkit.review import Decision, apply_decisions, gate_review
 from synthkit.schemas import Example, Reject, conform, polars_schema, rows_to_frame
@@ -42,8 +45,12 @@ def apply_quota(df: pl.DataFrame, quota: int | None, seed: int) -> pl.DataFrame:
     return ranked.head(quota).drop("_h", "_rank")
 
 
-def template_free_candidates(spec, seeds: pl.DataFrame, pool: pl.DataFrame | None, params: GenerateParams, seed: int) -> pl.DataFrame:
-    """Candidates of the template-free backends in params.backends (pseudo_label, seed_variation), each capped by its quota."""
+def template_free_candidates(spec, seeds: pl.DataFrame, pool: pl.DataFrame | None, params: GenerateParams, seed: int,
+                             embedder=None) -> pl.DataFrame:
+    """Candidates of the template-free backends in params.backends (pseudo_label, seed_variation), each capped by its quota.
+
+    embedder (synthkit.embeddings, with its cache) serves a pseudo_label student or agreement reading sentence embeddings.
+    """
     frames = []
     for backend in params.backends:
         if backend == "pseudo_label":
@@ -51,7 +58,7 @@ def template_free_candidates(spec, seeds: pl.DataFrame, pool: pl.DataFrame | Non
 
             if pool is None:
                 raise InputError("params.yaml", "backend pseudo_label needs an unlabeled pool (prepare.unlabeled)", field="generate.backends")
-            frame = generate_pseudo_labels(seeds, pool, params.pseudo_label)
+            frame = generate_pseudo_labels(seeds, pool, params.pseudo_label, embedder)
         elif backend == "seed_variation":
             from synthkit.generators.seed_variation import generate_seed_variations
 
@@ -73,6 +80,13 @@ def approval_critic(params: GenerateParams) -> CriticParams:
         backend="openai" if a.critic == "openai" else "offline",
         min_realism=a.min_realism, min_label_correctness=a.min_label_correctness, min_specificity=a.min_specificity, model=a.model,
     )
+
+
+def dropped_llm_rows(before: pl.DataFrame, after: pl.DataFrame, reason: str, detail: str) -> pl.DataFrame:
+    """LLM rows of `before` that `after` no longer holds, as generate rejects: a paid row is never dropped silently."""
+    gone = before.filter((pl.col("generator").struct.field("backend") == "openai") & ~pl.col("id").is_in(after["id"].implode()))
+    return conform(gone.with_columns(pl.lit("generate").alias("gate"), pl.lit(f"generate_{reason}").alias("reason"),
+                                     pl.lit(detail).alias("detail")), Reject)
 
 
 def approve(frame: pl.DataFrame, ctx: TaskContext, seed_texts: list[str], decisions: dict[str, Decision], ledger: CostLedger) -> pl.DataFrame:
@@ -97,7 +111,8 @@ def generate(ctx: TaskContext, seeds: pl.DataFrame, unlabeled: pl.DataFrame | No
     spec, params = ctx.spec, ctx.params
     gen = params.generate
     check_quotas(gen)
-    out = Generated(pl.DataFrame())
+    out = Generated(pl.DataFrame(), ledger=ctx.ledger)
+    caps = dict(gen.family_caps)  # what each family may still take, over every round
     frames, reject_frames = [], [pl.DataFrame(schema=polars_schema(Reject))]
     pool = seeds
     seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
@@ -107,7 +122,7 @@ def generate(ctx: TaskContext, seeds: pl.DataFrame, unlabeled: pl.DataFrame | No
             from synthkit.tasks.classification.llm import generate_llm
 
             res = generate_llm(spec, pool, gen, params.llm, params.seed, prompts_dir=ctx.prompts_dir, cache_dir=ctx.llm_cache,
-                               ledger=out.ledger, round_no=r, progress=ctx.progress)
+                               ledger=out.ledger, caps=caps, round_no=r, progress=ctx.progress)
             parts.append(res.candidates)
             reject_frames.append(res.rejects)
             out.not_run += res.not_run
@@ -128,8 +143,11 @@ def generate(ctx: TaskContext, seeds: pl.DataFrame, unlabeled: pl.DataFrame | No
             pool = pl.concat([pool, approved.with_columns(pl.lit("seed").alias("split"))], how="vertical_relaxed")
     scenario_rows = pl.concat(frames) if frames else pl.DataFrame(schema=polars_schema(Example))
     frames = [apply_quota(scenario_rows, gen.quotas.get("template"), params.seed)]
+    reject_frames.append(dropped_llm_rows(scenario_rows, frames[0], "quota", f"over generate.quotas template: {gen.quotas.get('template')}"))
     if any(b != "template" for b in gen.backends):
-        frames.append(template_free_candidates(spec, seeds, unlabeled, gen, params.seed))
+        frames.append(template_free_candidates(spec, seeds, unlabeled, gen, params.seed, ctx.embedder))
     out.candidates = conform(pl.concat([conform(f, Example) for f in frames]), Example).unique("id", keep="first", maintain_order=True).sort("id")
     out.rejects = pl.concat(reject_frames).unique("id", keep="first").sort("id")
+    if gen.backend == "openai" and "template" in gen.backends:
+        require_llm_rows(out.candidates, out.rejects, out.ledger, params.llm)
     return out

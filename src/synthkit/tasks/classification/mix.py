@@ -13,7 +13,7 @@ from synthkit.tasks.classification.evaluate import scores, train_eval_student
 
 def mix_score(ctx: TaskContext, train: pl.DataFrame, heldout: pl.DataFrame) -> float:
     """Macro-F1 on held-out real rows of the evaluate student trained on `train` (text, label, weight)."""
-    model = train_eval_student(train, ctx.params.evaluate)
+    model = train_eval_student(train, ctx.params.evaluate, ctx.embedder)
     y_true = heldout["label"].to_list()
     return scores(
         y_true,
@@ -22,15 +22,31 @@ def mix_score(ctx: TaskContext, train: pl.DataFrame, heldout: pl.DataFrame) -> f
     )["macro_f1"]
 
 
-def fold_teacher(ctx: TaskContext, train_seeds: pl.DataFrame, synth: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+def fold_teacher(
+    ctx: TaskContext, train_seeds: pl.DataFrame, synth: pl.DataFrame
+) -> tuple[pl.DataFrame, dict]:
     """The synthetic rows a fold may train on: pseudo-labels relabelled by generate's teacher refitted on the fold's
     training seeds (generate.pseudo_label's cut; rows it does not take are dropped), other rows unchanged; with counts."""
     is_pseudo = synth["generator"].struct.field("backend") == PSEUDO_LABEL
     pseudo = synth.filter(is_pseudo)
     if pseudo.height == 0:
         return synth, {}
-    relabelled = relabel_pseudo_labels(train_seeds, pseudo, ctx.params.generate.pseudo_label)
+    relabelled = relabel_pseudo_labels(
+        train_seeds, pseudo, ctx.params.generate.pseudo_label, ctx.embedder
+    )
     before = dict(zip(pseudo["id"].to_list(), pseudo["label"].to_list(), strict=True))
-    changed = sum(before[i] != lab for i, lab in zip(relabelled["id"].to_list(), relabelled["label"].to_list(), strict=True))
-    counts = {"pseudo_labels": pseudo.height, "taken": relabelled.height, "relabelled": changed, "dropped": pseudo.height - relabelled.height}
-    return pl.concat([synth.filter(~is_pseudo), relabelled], how="vertical_relaxed"), counts
+    changed = sum(
+        before[i] != lab
+        for i, lab in zip(
+            relabelled["id"].to_list(), relabelled["label"].to_list(), strict=True
+        )
+    )
+    counts = {
+        "pseudo_labels": pseudo.height,
+        "taken": relabelled.height,
+        "relabelled": changed,
+        "dropped": pseudo.height - relabelled.height,
+    }
+    return pl.concat(
+        [synth.filter(~is_pseudo), relabelled], how="vertical_relaxed"
+    ), counts

@@ -1,5 +1,6 @@
 """The classification task type: scenario-first generation (template or openai) plus template-free backends, the
-seed-trained consistency student among the filter gates, and a TF-IDF student scored by macro-F1."""
+seed-trained consistency student (or the nearest seeds by sentence embedding) among the filter gates, and the students
+of evaluate.students (TF-IDF, sentence embedding, both) scored by macro-F1."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ class Classification(TaskType):
     name = "classification"
     backends = ("template", "pseudo_label", "seed_variation")
     reads = {
-        "generate": ("generate", *LLM_READS),
+        "generate": ("generate", *LLM_READS, "llm.label_temperature"),
         "filter": ("filter.critic.backend", "filter.critic.min_realism", "filter.critic.min_label_correctness",
-                   "filter.critic.min_specificity", "filter.critic.model", "filter.consistency"),
-        "mix": ("evaluate.student", "evaluate.C", "generate.pseudo_label"),  # synthetic_ratio auto: the evaluate student cross-validated on the seeds, the pseudo-label teacher refit per fold
-        "evaluate": ("seed", "evaluate.C", "evaluate.ratio_grid"),
+                   "filter.critic.min_specificity", "filter.critic.model", "filter.consistency", *LLM_READS, "llm.label_temperature"),
+        # synthetic_ratio auto: the headline evaluate student cross-validated on the seeds, the pseudo-label teacher refit per fold
+        "mix": ("evaluate.students", "evaluate.C", "generate.pseudo_label"),
+        "evaluate": ("seed", "evaluate.students", "evaluate.C", "evaluate.ratio_grid"),
     }
     plots = {
         "slices.csv": {"template": "grouped_bars", "x": "value", "y": "slice"},

@@ -11,6 +11,7 @@ import random
 
 from synthkit.llm.answers import Answer
 from synthkit.llm.asks import Ask, Asker
+from synthkit.llm.run import require_llm_rows
 from synthkit.prompts import CHANNEL_STYLE, Prompt, chain_hash, load_prompt
 from synthkit.tasks.base import Generated, TaskContext
 
@@ -63,11 +64,13 @@ def generate_llm(ctx: TaskContext) -> Generated:
                       "draft": draft, "family_instruction": FAMILY_STYLE[family], "channel_instruction": CHANNEL_STYLE[channel]}
             asks.append(Ask(f"extraction:{sc.id}:{i}", prompt.messages(values), MessageAnswer, sc.label, sc.id, family, channel,
                             chain_hash(prompt), target=target))
-    asker = Asker(ctx.params.llm, ctx.llm_cache, seed=ctx.params.seed, max_tokens=gen.max_tokens, progress=ctx.progress)
+    asker = Asker(ctx.params.llm, ctx.llm_cache, seed=ctx.params.seed, max_tokens=gen.max_tokens, progress=ctx.progress, ledger=ctx.ledger)
     for ask, res, obj in asker.answers(asks, "generate extraction"):
         text = obj.message.strip()
         if not text:
             asker.reject(ask, res, "empty_text", "the answer is empty")
         else:
             asker.add(ask, res, text, (ask.label, ask.scenario_id, ask.family, ask.channel, text, ask.target))
-    return Generated(asker.take_candidates(), asker.rejects_frame(), asker.ledger, asker.not_run, {"extraction/message.md": prompt.sha256})
+    candidates, rejects = asker.take_candidates(), asker.rejects_frame()
+    require_llm_rows(candidates, rejects, asker.ledger, ctx.params.llm)
+    return Generated(candidates, rejects, asker.ledger, asker.not_run, {"extraction/message.md": prompt.sha256})

@@ -8,6 +8,7 @@ import re
 
 from synthkit.llm.answers import Answer
 from synthkit.llm.asks import Ask, Asker
+from synthkit.llm.run import require_llm_rows
 from synthkit.prompts import Prompt, chain_hash, load_prompt
 from synthkit.tasks.base import Generated, TaskContext
 
@@ -45,11 +46,13 @@ def generate_llm(ctx: TaskContext) -> Generated:
                       "family_instruction": REWRITE_STYLE[family]}
             asks.append(Ask(f"rewrite:{sc.id}:{i}", prompt.messages(values), SourceAnswer, sc.label, sc.id, family, "pasted_notes",
                             chain_hash(prompt), target=target))
-    asker = Asker(ctx.params.llm, ctx.llm_cache, seed=ctx.params.seed, max_tokens=gen.max_tokens, progress=ctx.progress)
+    asker = Asker(ctx.params.llm, ctx.llm_cache, seed=ctx.params.seed, max_tokens=gen.max_tokens, progress=ctx.progress, ledger=ctx.ledger)
     for ask, res, obj in asker.answers(asks, "generate rewrite"):
         text = obj.source.strip()
         if not text:
             asker.reject(ask, res, "empty_text", "the answer is empty")
         else:
             asker.add(ask, res, text, (ask.label, ask.scenario_id, ask.family, ask.channel, text, ask.target))
-    return Generated(asker.take_candidates(), asker.rejects_frame(), asker.ledger, asker.not_run, {"rewrite/source.md": prompt.sha256})
+    candidates, rejects = asker.take_candidates(), asker.rejects_frame()
+    require_llm_rows(candidates, rejects, asker.ledger, ctx.params.llm)
+    return Generated(candidates, rejects, asker.ledger, asker.not_run, {"rewrite/source.md": prompt.sha256})

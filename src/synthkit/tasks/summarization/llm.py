@@ -8,6 +8,7 @@ import random
 
 from synthkit.llm.answers import Answer
 from synthkit.llm.asks import Ask, Asker
+from synthkit.llm.run import require_llm_rows
 from synthkit.prompts import Prompt, chain_hash, load_prompt
 from synthkit.tasks.base import Generated, TaskContext
 
@@ -59,7 +60,7 @@ def generate_llm(ctx: TaskContext, docs: dict[str, str]) -> Generated:
                             family, "pasted_notes", chain_hash(summary), context=passage))
         values = {"task_description": task, "count": max(1, gen.per_scenario - n_summaries), "document": doc}
         asks.append(Ask(f"summarization:{doc_id}:qa", qa.messages(values), QAAnswer, sm.qa_label, doc_id, "typical", "chat", chain_hash(qa)))
-    asker = Asker(ctx.params.llm, ctx.llm_cache, seed=ctx.params.seed, max_tokens=gen.max_tokens, progress=ctx.progress)
+    asker = Asker(ctx.params.llm, ctx.llm_cache, seed=ctx.params.seed, max_tokens=gen.max_tokens, progress=ctx.progress, ledger=ctx.ledger)
 
     def add(ask: Ask, res, text: str, target: str) -> None:
         asker.add(ask, res, text, (ask.label, ask.scenario_id, ask.family, ask.channel, text, target), target=target)
@@ -80,5 +81,7 @@ def generate_llm(ctx: TaskContext, docs: dict[str, str]) -> Generated:
                 asker.reject(ask, res, "empty_text", f"pair {i} has an empty question or answer", text=question or json.dumps(pair.model_dump()))
             else:
                 add(ask, res, question, answer)
-    return Generated(asker.take_candidates(), asker.rejects_frame(), asker.ledger, asker.not_run,
+    candidates, rejects = asker.take_candidates(), asker.rejects_frame()
+    require_llm_rows(candidates, rejects, asker.ledger, ctx.params.llm)
+    return Generated(candidates, rejects, asker.ledger, asker.not_run,
                      {"summarization/summary.md": summary.sha256, "summarization/qa.md": qa.sha256})
