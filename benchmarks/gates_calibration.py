@@ -6,8 +6,10 @@ stage builds them for gate calibration (tasks/classification/filter.real_text_ga
 writes, and judge every train text (the critic's seed-relative checks against the 10 seeds per label). Consistency is
 judged against the true label: the seed student (trained on the seeds) on every other train text, each seed by a
 student trained on the other folds; `consistency.exempt` is the pool's rate once the (label, predicted label) pairs the
-seeds show out of fold are exempt, as filter.calibration.action exempt does. Baselines in the same run: the bare toxicity model (min_words 0) and the
-critic's previous length quantiles (0.05, 0.95). The test splits are never read.
+seeds show out of fold are exempt, as filter.calibration.action exempt does; `consistency.flipped_recall` is the
+share of pool texts given a random other label (known mislabels) that the gate rejects. Baselines in the same run:
+the bare toxicity model (min_words 0), the critic's previous length quantiles (0.05, 0.95) and the previous
+consistency rule (any confident disagreement rejects: plausible_share 0). The test splits are never read.
 
     python benchmarks/gates_calibration.py   # -> reports/bench/gates_calibration.json
 """
@@ -15,6 +17,7 @@ critic's previous length quantiles (0.05, 0.95). The test splits are never read.
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from collections import Counter
@@ -154,6 +157,21 @@ def run(name: str, params: Params, analyzer) -> dict:
                 p.filter.consistency,
             )
             out["consistency"] = per_label(labs, texts, oof[: seeds.height] + on_pool)
+            # the same gate's power: every pool text given a random other label (a known mislabel) should be rejected
+            rng = random.Random(0)
+            flipped = [rng.choice([x for x in labels if x != lab]) for lab in pool["label"].to_list()]
+            out["consistency.flipped_recall"] = round(
+                sum(v.reason is not None for v in gate_consistency(pool["text"].to_list(), flipped, student, p.filter.consistency)) / pool.height, 4
+            )
+            # baseline in the same run: the previous rule (any confident disagreement rejects: plausible_share 0)
+            previous = p.filter.consistency.model_copy(update={"plausible_share": 0.0})
+            on_pool_prev = gate_consistency(pool["text"].to_list(), pool["label"].to_list(), student, previous)
+            prev_ctx = TaskContext(spec, p.model_copy(update={"filter": p.filter.model_copy(update={"consistency": previous})}), progress=False)
+            oof_prev = dict(real_text_gates(prev_ctx, seeds, analyzer, LocalEngine()))["consistency"](real)
+            out["consistency.plausible_share_0"] = per_label(labs, texts, oof_prev[: seeds.height] + on_pool_prev)
+            out["consistency.plausible_share_0.flipped_recall"] = round(
+                sum(v.reason is not None for v in gate_consistency(pool["text"].to_list(), flipped, student, previous)) / pool.height, 4
+            )
             # calibrated as the filter stage does with action exempt: the (label, predicted label) disagreements seen out
             # of fold in a label's seeds no longer reject that label's texts
             seen = {
@@ -176,6 +194,7 @@ def run(name: str, params: Params, analyzer) -> dict:
         "critic",
         "consistency",
         "consistency.exempt",
+        "consistency.plausible_share_0",
         "toxicity.toxicity_bare_model",
     ):
         g = out[gate]
@@ -206,6 +225,8 @@ def main() -> None:
     }
     for name in names:
         result[name] = run(name, params, analyzer)
+        for key in ("consistency.flipped_recall", "consistency.plausible_share_0.flipped_recall"):
+            print(f"{name} {key}: {result[name][key]}", flush=True)
     write_json(result, args.out)
     print(f"wrote {args.out}")
 

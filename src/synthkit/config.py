@@ -238,6 +238,8 @@ class CriticParams(_Strict):
 class ConsistencyParams(_Strict):
     enabled: bool = True
     min_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    # backend student: a label among the student's top ceil(share x labels) (at least 1) is plausible and never rejected
+    plausible_share: float = Field(0.04, ge=0.0, lt=1.0)
     C: float = Field(10.0, gt=0.0)
     student: StudentName = "tfidf_logreg"  # backend student: the seed-trained student (synthkit.students)
     knn_k: int = Field(5, ge=1)            # backend embed_knn: the seeds most similar by embedding cosine vote

@@ -61,3 +61,24 @@ def test_nearest_seeds_vote_keeps_everything_when_disabled_or_without_two_labels
     assert gate_consistency_knn(["x"], ["a"], REFUND, ["refund"] * 4, params)[0].reason is None
     assert gate_consistency_knn(["x"], ["a"], REFUND + LOGIN, ["refund"] * 4 + ["login"] * 4,
                                 params.model_copy(update={"enabled": False}))[0].reason is None
+
+
+def test_plausible_top_scales_with_the_label_count():
+    from synthkit.gates.consistency import plausible_top
+
+    assert [plausible_top(n, 0.04) for n in (2, 7, 25, 26, 77, 150)] == [1, 1, 1, 2, 4, 6]
+    assert plausible_top(150, 0.0) == 1
+
+
+def test_a_label_the_student_ranks_among_its_top_is_kept_and_a_far_one_rejected():
+    status = ["where is my refund", "has my refund been processed", "refund status please", "when will the refund arrive"]
+    student = train_student(REFUND + status + LOGIN, ["refund"] * 4 + ["refund_status"] * 4 + ["login"] * 4, C=10.0)
+    text = ["please refund the double charge"]
+    proba = dict(zip(student.classes_, student.predict_proba(text)[0], strict=True))
+    assert proba["refund"] > proba["refund_status"] > proba["login"] and proba["refund"] >= 0.4
+    strict, lenient = ConsistencyParams(min_confidence=0.4, plausible_share=0.0), ConsistencyParams(min_confidence=0.4, plausible_share=0.5)
+    assert gate_consistency(text, ["refund_status"], student, strict)[0].reason == "consistency_disagree"
+    assert gate_consistency(text, ["refund_status"], student, lenient)[0].reason is None  # 2nd of the top ceil(0.5 x 3) = 2
+    far = gate_consistency(text, ["login"], student, lenient)[0]
+    assert far.reason == "consistency_disagree" and "predicted=refund" in far.detail and "rank=3" in far.detail
+    assert gate_consistency(text, ["unknown_label"], student, lenient)[0].reason == "consistency_disagree"

@@ -3,25 +3,47 @@ confident disagreement rejects."""
 
 from __future__ import annotations
 
+import math
+
 from sklearn.pipeline import Pipeline
 
 from synthkit.config import ConsistencyParams
 from synthkit.embeddings import Embedder
 from synthkit.gates.base import KEEP, Verdict
-from synthkit.students import neighbour_vote, predict_with_confidence
+from synthkit.students import neighbour_vote
+
+
+def plausible_top(n_labels: int, share: float) -> int:
+    """How many of the student's top labels are plausible for a candidate: ceil(share x labels), at least 1."""
+    return max(1, math.ceil(share * n_labels - 1e-9))
+
+
+def consistency_verdicts(student: Pipeline, texts: list[str], labels: list[str], params: ConsistencyParams) -> list[Verdict]:
+    """Reject a text when the student predicts another label with probability >= min_confidence and ranks the text's
+    own label below its top plausible_top labels (a confusable neighbour of the prediction is kept)."""
+    if not texts:
+        return []
+    proba = student.predict_proba(list(texts))
+    classes = [str(c) for c in student.classes_]
+    index = {c: i for i, c in enumerate(classes)}
+    top = plausible_top(len(classes), params.plausible_share)
+    out = []
+    for row, label in zip(proba, labels, strict=True):
+        best = int(row.argmax())
+        given = row[index[label]] if label in index else -1.0
+        rank = int((row > given).sum()) + 1  # 1 = the student's first choice
+        if classes[best] != label and row[best] >= params.min_confidence and rank > top:
+            out.append(Verdict("consistency_disagree", f"predicted={classes[best]} p={row[best]:.3f} rank={rank}"))
+        else:
+            out.append(KEEP)
+    return out
 
 
 def gate_consistency(texts: list[str], labels: list[str], student: Pipeline | None, params: ConsistencyParams) -> list[Verdict]:
-    """Reject a candidate when the seed-trained student predicts another label with probability >= min_confidence."""
+    """Reject a candidate when the seed-trained student confidently disagrees (consistency_verdicts)."""
     if not params.enabled or student is None:
         return [KEEP] * len(texts)
-    predicted, confidence = predict_with_confidence(student, texts)
-    return [
-        Verdict("consistency_disagree", f"predicted={p} p={c:.3f}")
-        if p != label and c >= params.min_confidence
-        else KEEP
-        for label, p, c in zip(labels, predicted, confidence)
-    ]
+    return consistency_verdicts(student, texts, labels, params)
 
 
 def gate_consistency_knn(

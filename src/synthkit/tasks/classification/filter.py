@@ -12,9 +12,10 @@ from functools import partial
 
 import polars as pl
 
+from synthkit.config import ConsistencyParams
 from synthkit.cost import CostLedger
 from synthkit.gates.base import KEEP, Verdict, map_gate
-from synthkit.gates.consistency import gate_consistency, gate_consistency_knn
+from synthkit.gates.consistency import consistency_verdicts, gate_consistency, gate_consistency_knn
 from synthkit.gates.critic import gate_critic
 from synthkit.gates.llm_consistency import gate_llm_consistency
 from synthkit.gates.llm_critic import gate_llm_critic
@@ -75,19 +76,19 @@ def pool_labels(ctx: TaskContext, seeds: pl.DataFrame, pool: pl.DataFrame) -> tu
     return predict_with_confidence(student, pool["text"].to_list())[0], "the seed student's prediction"
 
 
-def out_of_fold(seeds: pl.DataFrame, folds: int, C: float, seed: int, kind: str = "tfidf_logreg", embedder=None) -> dict[str, tuple[str, float]]:
-    """Each training seed's predicted label and confidence from a student trained on the other folds (by group)."""
+def out_of_fold(seeds: pl.DataFrame, folds: int, params: ConsistencyParams, seed: int, embedder=None) -> dict[str, Verdict]:
+    """Each training seed's consistency verdict from a student trained on the other folds (by group)."""
     from synthkit.folds import seed_folds
 
     train = seeds.filter(pl.col("split") == "seed")
-    out: dict[str, tuple[str, float]] = {}
+    out: dict[str, Verdict] = {}
     for held in seed_folds(train, folds, seed):
         mask = pl.Series([False] * train.height).scatter(held, True)
         fit, test = train.filter(~mask), train.filter(mask)
         if fit["label"].n_unique() < 2:
             continue
-        model = train_student(fit["text"].to_list(), fit["label"].to_list(), C=C, kind=kind, embedder=embedder)
-        out.update(zip(test["id"].to_list(), zip(*predict_with_confidence(model, test["text"].to_list()))))
+        model = train_student(fit["text"].to_list(), fit["label"].to_list(), C=params.C, kind=params.student, embedder=embedder)
+        out.update(zip(test["id"].to_list(), consistency_verdicts(model, test["text"].to_list(), test["label"].to_list(), params), strict=True))
     return out
 
 
@@ -105,15 +106,8 @@ def real_text_gates(ctx: TaskContext, seeds: pl.DataFrame, analyzer, engine) -> 
     def consistency(frame: pl.DataFrame):
         if not (params.consistency.enabled and params.consistency.backend == "student"):
             return [None] * frame.height
-        oof = out_of_fold(seeds, params.calibration.folds, params.consistency.C, ctx.params.seed, params.consistency.student, ctx.embedder)
-        out = []
-        for i, label in zip(frame["id"].to_list(), frame["label"].to_list()):
-            if i not in oof:
-                out.append(None)
-            else:
-                p, c = oof[i]
-                out.append(Verdict("consistency_disagree", f"predicted={p} p={c:.3f}") if p != label and c >= params.consistency.min_confidence else KEEP)
-        return out
+        oof = out_of_fold(seeds, params.calibration.folds, params.consistency, ctx.params.seed, ctx.embedder)
+        return [oof.get(i) for i in frame["id"].to_list()]
 
     return [
         ("pii", pii),
