@@ -116,7 +116,7 @@ def bench_params(overrides: dict | None = None) -> Params:
     """init_params with the --set overrides merged in; every student is evaluated, the project's first."""
     params = init_params()
     if overrides:
-        params = Params.model_validate(merge(params.model_dump(), overrides))
+        params = Params.model_validate(merge(params.model_dump(by_alias=True), overrides))
     students = list(params.evaluate.students) + [s for s in STUDENTS if s not in params.evaluate.students]
     return params.model_copy(update={"evaluate": params.evaluate.model_copy(update={"students": students})})
 
