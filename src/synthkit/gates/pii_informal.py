@@ -232,7 +232,7 @@ def could_hold_name(text: str, lex: LowerLexicon) -> bool:
 def forget_answers() -> None:
     """Drop the kept answers of could_hold_name (the end of a scan)."""
     _ANSWERS.clear()
-    _LAST_WORDS[:] = [None, []]
+    _LAST_WORDS[:] = [None, [], None, None]
 
 
 _ANSWERS: dict[str, bool] = {}
@@ -244,26 +244,48 @@ _NON_LETTERS = bytes(c if c < 128 and chr(c).isalpha() else 32 for c in range(25
 def letter_words(text: str) -> list[str]:
     """The text's runs of letters, lower-cased (as _WORD.findall(text.lower())); the last text's are kept."""
     if text is not _LAST_WORDS[0]:
-        lowered = text.lower()
-        words = lowered.encode().translate(_NON_LETTERS).decode().split() if text.isascii() else _WORD.findall(lowered)
-        _LAST_WORDS[:] = [text, words]
+        _read_words(text)
     return _LAST_WORDS[1]
 
 
-_LAST_WORDS: list = [None, []]
+def letter_word_set(text: str) -> set[str]:
+    """The set of letter_words(text), kept with them."""
+    if text is not _LAST_WORDS[0]:
+        _read_words(text)
+    if _LAST_WORDS[2] is None:
+        _LAST_WORDS[2] = set(_LAST_WORDS[1])
+    return _LAST_WORDS[2]
+
+
+def cased_letter_words(text: str) -> list[str]:
+    """The text's runs of letters as written (as _WORD.findall(text)), kept with letter_words."""
+    if text is not _LAST_WORDS[0]:
+        _read_words(text)
+    if _LAST_WORDS[3] is None:
+        _LAST_WORDS[3] = text.encode().translate(_NON_LETTERS).decode().split() if text.isascii() else _WORD.findall(text)
+    return _LAST_WORDS[3]
+
+
+def _read_words(text: str) -> None:
+    """Split the text into lower-cased letter runs once for every check that reads them (one text at a time)."""
+    lowered = text.lower()
+    words = lowered.encode().translate(_NON_LETTERS).decode().split() if text.isascii() else _WORD.findall(lowered)
+    _LAST_WORDS[:] = [text, words, None, None]
+
+
+_LAST_WORDS: list = [None, [], None, None]  # text, its lower-cased words, their set, its words as written
 
 
 def _could_hold_name(text: str, lex: LowerLexicon) -> bool:
     lows = letter_words(text)
-    low = set(lows)
+    low = letter_word_set(text)
     # capitalised rules: an upper-case letter and a listed first name or title as written, or an initial and a
     # listed surname
     if not text.islower():
-        ascii_text = text.isascii()
-        words = text.encode().translate(_NON_LETTERS).decode().split() if ascii_text else _WORD.findall(text)
+        words = cased_letter_words(text)
         if not lex.cased.isdisjoint(words):
             return True
-        initial = (_ASCII_INITIAL if ascii_text else _INITIAL).search(text) is not None  # "J. Smith": "J" upper case
+        initial = (_ASCII_INITIAL if text.isascii() else _INITIAL).search(text) is not None  # "J. Smith": "J" upper case
         if initial and not lex.cased_last.isdisjoint(words):
             return True
     # a plain listed name as find_lower_people reads it (a whole token, possessive cut off, or its "s" form): one
@@ -627,9 +649,14 @@ NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, *_ZERO_LETTERS, "double", "t
 _ANY_DIGIT = re.compile(r"\d")
 
 
-def may_hold_spoken_phone(text: str, words: set[str]) -> bool:
-    """False only when the text cannot match PHONE_WORD_SCREEN: no digit and no number word among its lower-cased words."""
-    return not NUMBER_WORDS.isdisjoint(words) or _ANY_DIGIT.search(text) is not None
+def may_hold_spoken_phone(text: str) -> bool:
+    """False only when the text cannot match PHONE_WORD_SCREEN: no digit, and (an ASCII text) no three number words in a
+    row among its letter runs (only gap characters lie between the screen's words), or no number word at all."""
+    if NUMBER_WORDS.isdisjoint(letter_word_set(text)):
+        return _ANY_DIGIT.search(text) is not None
+    if not text.isascii():  # Unicode case folding ("ſix" matches "six"): the number word check only
+        return True
+    return b"\x01\x01\x01" in bytes(w in NUMBER_WORDS for w in letter_words(text)) or _ANY_DIGIT.search(text) is not None
 
 
 PHONE_WORD_SCREEN = re.compile(rf"\d|\b(?:{_ANY_NUMBER_WORD})(?:[\s,.\-()/+]+(?:{_ANY_NUMBER_WORD})\b){{2}}", re.IGNORECASE)
@@ -688,7 +715,7 @@ _JOINED_NUMBER_WORD = re.compile(
 
 def may_hold_phone_run(text: str) -> bool:
     """False only when no run of find_spoken_phones can be read: no number word joined to another number token."""
-    return not NUMBER_WORDS.isdisjoint(letter_words(text)) and _JOINED_NUMBER_WORD.search(text) is not None
+    return not NUMBER_WORDS.isdisjoint(letter_word_set(text)) and _JOINED_NUMBER_WORD.search(text) is not None
 
 
 def find_spoken_phones(text: str) -> list[tuple[int, int, float]]:
