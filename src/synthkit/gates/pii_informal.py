@@ -114,7 +114,8 @@ _WITH = re.compile(r"\bwith\s*$")
 # "sign in with okta", "pay with klarna", "continue with google": "with" after signing in or paying names a service
 _SERVICE_WITH = re.compile(
     r"\b(?:sign(?:s|ed|ing)?[\s-]*(?:in|on|up)|log(?:s|ged|ging)?[\s-]*(?:in|on)|login|signin|continue|pay(?:s|ing)?|paid|"
-    r"checkout|check\s+out|authenticate|register)\s+with\s*$"
+    r"checkout|check\s+out|authenticate|register|top(?:s|ped|ping)?[\s-]*up|fund(?:s|ed|ing)?|load(?:s|ed|ing)?|"
+    r"deposit(?:s|ed|ing)?|buy(?:s|ing)?|bought|purchas(?:e|es|ed|ing))\s+with\s*$"
 )
 # A capitalised word inside a sentence or after a colon ("hi Northwind team", "Customer: La app"): the writer
 # capitalises names
@@ -187,7 +188,7 @@ def lower_lexicon(
     place_words = {w.lower() for phrases in places.values() for phrase in phrases for w in phrase}
     all_first, all_last = faker_names()
     # "someone else's", "theres", "on jan 28", "hi team": a function word, date or greeted group is no name
-    never = frozenset(_NOT_PEOPLE | (function_words(stop_words) - _NICKNAMES) | date_words() | set(GREETED))
+    never = frozenset(_NOT_PEOPLE | (function_words(stop_words) - _NICKNAMES) | date_words() | set(GREETED) | _KIN_PARTS)
     # a name that is no single token in lower case ("i̇de": a combining dot) can never match one
     low_first = frozenset(w for w in {w.lower() for w in first} | all_first | _NICKNAMES if _TOKEN.fullmatch(w)) - never
     low_last = frozenset(w for w in {w.lower() for w in last} | all_last if _TOKEN.fullmatch(w)) - never
@@ -371,7 +372,8 @@ _PERSONAL_THINGS = _PERSON_NOUNS | frozenset(
     toy toys clothes shoes bag keys wallet laptop computer ipad tablet appointment surgery checkup therapy treatment
     medicine medication meds pills present presents gifts dinner lunch breakfast pickup dropoff ride rides visit
     flight plane bus lessons tutor tutoring camp daycare club concert show match race test exam grades report
-    application order package delivery number address mail messages texts voicemail""".split()
+    application order package delivery number address mail messages texts voicemail surprise bbq barbecue cookout
+    celebration retirement farewell reunion accomplishments achievements life career biography quotes""".split()
 )
 # Words after "X's" that make X a business, not a person ("is denny's open", "macy's hours", "trader joe's near me").
 _BUSINESS_AFTER = frozenset(
@@ -421,6 +423,87 @@ def _business_after(after: str) -> bool:
     """The text after "X's" reads as a business: nothing, a place word or a verb of trade ("is denny's open")."""
     m = _FOLLOWER.match(after.lstrip())
     return m is None or m.group().lower() in _BUSINESS_AFTER
+
+
+# --- businesses, venues, places and titles that hold a name ------------------------------------------------------
+#
+# "does bill's house of chop suey take reservations", "for smith's at 6:15", "is kaya busy", "heinz field", "in beverly
+# hills", "san antonio", "harry potter trivia", "from marc 2nd", "what timezone reno is in": a name word there is part
+# of a business, venue, place or title. A strong, kin or contact cue ("call mark", "my name is sally") still makes it
+# a person.
+
+# Nouns right after a name (or a first and last name) that make the words a venue, business, place or work title.
+_VENUE_NOUNS = frozenset(
+    """hills hill heights field fields forest forests park parks stadium arena center centre mall plaza square street
+    avenue boulevard road bridge tunnel airport station terminal harbor harbour port bay beach lake lakes river
+    island islands valley canyon mountain mountains national county city town village falls springs bank banks
+    hotel hotels inn motel resort casino steakhouse steakhouses grill grille cafe café diner bar pub tavern bistro
+    brasserie kitchen restaurant restaurants pizzeria pizza pizzas bakery deli market supermarket store stores shop
+    shops outlet pharmacy brewery winery theater theatre cinema museum gallery zoo aquarium gym spa salon clinic
+    hospital university college academy institute airlines airline airways foods cinemas books book trivia movie
+    movies film films series novel novels saga franchise trilogy""".split()
+)  # fmt: skip
+# Words before a name that make it part of a place name ("san antonio", "st louis", "fort worth", "lake placid").
+_PLACE_PREFIXES = frozenset("san santa santo sao st saint ste fort ft port mount mt lake los las palo cape".split())
+# Things places have, anywhere in a text, and words of travel right before a name: a weakly cued name there is a
+# place ("visa for crete", "what timezone reno is in", "traffic to fred meyer", "visiting asia soon", "going to asia").
+_PLACE_CONTEXT = re.compile(
+    r"\b(?:time\s*zones?|weather|forecast|temperature|visas?|population|capital|currency|traffic|directions|distance|"
+    r"located|miles|kilometers|km|airports?|airlines?)\b"
+)
+_TRAVEL_BEFORE = re.compile(
+    r"\b(?:visit(?:s|ing|ed)?|travel(?:s|l?ing|l?ed)?(?:\s+to)?|trip\s+to|vacation(?:ing)?\s+in|"
+    r"(?:go|going|went|head|headed|heading|move|moving|moved|fly|flying|flew|drive|driving|drove)\s+(?:to|into))\s*$"
+)
+# Words that make a text about a venue or business: "X and Y" there is its name ("for smith and wollensky").
+_VENUE_CONTEXT = re.compile(r"\b(?:reservations?|reserve[ds]?|reserving|table\s+for|restaurants?|menu|busy|reviews?|ratings?|open|opens|hours)\b")
+# What a business is or does, right after its name: "is kaya busy", "does cielo take reservations", "does ruth chris
+# in charlotte allow you to make a reservation", "does cielo have good reviews".
+_BUSINESS_PREDICATE = re.compile(
+    r"(?:['’]s)?\s+(?:[a-z']+\s+){0,3}?(?:(?:busy|crowded|packed|open|opens|closed|closes)\b|"
+    r"(?:take|takes|accept|accepts|allow|allows|do|does|offer|offers)\s+(?:[a-z']+\s+){0,4}?"
+    r"(?:reservations?|walk-?ins|delivery|takeout|take-out)\b|"
+    r"(?:have|has|get|gets)\s+(?:[a-z']+\s+){0,2}?(?:reviews|ratings|stars)\b)"
+)
+_ORDINAL_AFTER = re.compile(r"\s+\d{1,2}(?:st|nd|rd|th)\b")  # "from marc 2nd to 4th": a mistyped month
+_AND_OTHER = re.compile(r"\s*(?:and|&|n)\s+([^\W\d_]+)")
+_AND_PERSONS = frozenset("i me myself us we her him his them their my your you our".split())
+
+
+def _personal_thing_after(rest: str) -> bool:
+    """One of the first two words of rest (the text after "X's") is a thing a person has ("real name", "new car")."""
+    return any(_untypo(w.lower(), _PERSONAL_THINGS) in _PERSONAL_THINGS for w in _WORD.findall(rest[:40])[:2])
+
+
+def _word_after(text: str, pos: int) -> str:
+    """The lower-cased word after position pos, past a possessive 's ("" at the end or before a digit)."""
+    rest = text[pos:]
+    if rest[:2] in ("'s", "’s"):
+        rest = rest[2:]
+    m = _FOLLOWER.match(rest.lstrip())
+    return m.group().lower() if m else ""
+
+
+def _part_of_venue(text: str, tokens: list, i: int, name_end: int, cue: str | None, lex: LowerLexicon) -> bool:
+    """The name word at tokens[i] (ending at name_end, its surname included) names a business, venue, place or work."""
+    if _word_after(text, tokens[i][1]) in _VENUE_NOUNS or _word_after(text, name_end) in _VENUE_NOUNS or _ORDINAL_AFTER.match(text, name_end):
+        return True  # "heinz field", "beverly hills", "peter luger steakhouse", "harry potter trivia", "marc 2nd"
+    if i and tokens[i - 1][2].lower() in _PLACE_PREFIXES and text[tokens[i - 1][1] : tokens[i][0]] == " ":
+        return True  # "san antonio"
+    if cue in ("strong", "contact"):
+        return False
+    if i and tokens[i - 1][2].lower() == "at" and text[tokens[i - 1][1] : tokens[i][0]] == " ":
+        return True  # "a table for chris at stella maris"
+    if _BUSINESS_PREDICATE.match(text, name_end):
+        return True  # "is kaya busy", "does cielo take reservations"
+    low = text.lower()
+    if _PLACE_CONTEXT.search(low) or _TRAVEL_BEFORE.search(low, 0, tokens[i][0]):
+        return True  # "visa for crete", "what timezone reno is in", "visiting asia soon"
+    other = _AND_OTHER.match(text, name_end)
+    if other and _VENUE_CONTEXT.search(low):
+        word = other.group(1).lower()
+        return word not in lex.first and word not in _AND_PERSONS  # "for smith and wollensky", not "joe and i"
+    return False
 
 
 def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerLexicon, taken: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
@@ -475,18 +558,21 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
         verb_word = tokens[verb_at][2].lower() if verb_at < len(tokens) else ""
         verb_spaced = bool(verb_word) and text[tokens[verb_at - 1][1] : tokens[verb_at][0]] == " "
         score = 0.0
+        bare_possessive = False
         if possessive:
-            noun = _WORD.match(after.lstrip("'’s").lstrip()) if after else None
+            thing = after.lstrip("'’s").lstrip()
+            noun = _WORD.match(thing)
             noun_word = noun.group().lower() if noun else ""
             if i and tokens[i - 1][2].lower() in _PLACE_PREPOSITIONS and noun_word not in _PERSON_NOUNS:
                 i += 1
                 continue  # "a table at sammy's crab shack", "a charge from dave's video": a business
-            if noun_word in _PERSON_NOUNS:
+            house_of = noun_word == "house" and _word_after(thing, noun.end()) == "of"
+            if noun_word in _PERSON_NOUNS and not house_of:  # not "bill's house of chop suey"
                 score = 0.6 if ambiguous else 0.75
-            elif not ambiguous and (s_possessive or not _business_after(after.lstrip("'’s"))):
-                score = 0.6  # "maya's playlist", "leons soccer practice"; not "is denny's open"
-            elif not ambiguous:
-                score = 0.4
+            elif not ambiguous and (s_possessive or _personal_thing_after(thing)) and not house_of:
+                score = 0.6  # "maya's playlist", "leons soccer practice", "harry's real name"
+            else:
+                bare_possessive = True  # "for smith's at 6:15", "is denny's open", "trader joe's": a business
         if not possessive and _SERVICE_WITH.search(prefix):
             i += 1
             continue  # "sign in with okta", "pay with klarna": a service
@@ -506,6 +592,14 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
             or (not possessive and _untypo(verb_word, _SUBJECT_VERBS) in _SUBJECT_VERBS and verb_spaced)
         ):  # fmt: skip
             cue = "weak"
+        if pair_end is not None and text[pair_end : pair_end + 2] in ("'s", "’s"):
+            bare_possessive = not _personal_thing_after(text[pair_end + 2 :])  # "jimmy john's reservations"; not "john smith's car"
+        if bare_possessive and cue not in ("strong", "contact"):
+            i += 1
+            continue
+        if not (possessive and not bare_possessive) and _part_of_venue(text, tokens, i, pair_end or poss_end, cue, lex):
+            i += 1
+            continue
         follows = possessive or pair_end is not None or _follower_ok(text, end)
         if cue == "strong":
             score = max(score, 0.55 if ambiguous and follows else 0.8 if not ambiguous else 0.0)
