@@ -24,6 +24,7 @@ from synthkit.gates.pii_informal import (
     lower_lexicon,
     may_hold_email,
     may_hold_spoken_phone,
+    span_results,
 )
 from synthkit.gates.pool import sigint_blocked, worker_pool
 from synthkit.progress import progress
@@ -389,7 +390,7 @@ def _find_places(text: str, lex: _Lexicon) -> list[tuple[int, int, float]]:
 
 def _list_recognizers() -> list:
     """PERSON and LOCATION recognizers over the faker name and place lists (Presidio imported lazily)."""
-    from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+    from presidio_analyzer import LocalRecognizer
 
     class _ListRecognizer(LocalRecognizer):
         ENTITY = ""
@@ -404,18 +405,7 @@ def _list_recognizers() -> list:
         def analyze(self, text, entities, nlp_artifacts=None):
             if self.ENTITY not in entities:
                 return []
-            spans = type(self).find(text, _lexicon())
-            return [
-                RecognizerResult(
-                    self.ENTITY, s, e, score,
-                    analysis_explanation=AnalysisExplanation(type(self).__name__, score),
-                    recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                    },
-                )
-                for s, e, score in spans
-            ]  # fmt: skip
+            return span_results(self, self.ENTITY, type(self).find(text, _lexicon()))
 
     class NameListRecognizer(_ListRecognizer):
         ENTITY = "PERSON"

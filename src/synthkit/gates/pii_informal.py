@@ -39,6 +39,8 @@ _PLACE_NAMES = frozenset(
     adelaide regina columbia marion trenton sherman vernon georgia virginia carolina dakota montana nevada
     kingston hamilton preston chester milan rome lima bali elba santiago diego francisco salvador""".split()
 )
+# Continents and regions that are also given names ("asia", "africa"); the place lists hold countries and cities.
+_REGIONS = frozenset("asia africa europe america americas australia oceania antarctica arabia scandinavia caribbean".split())
 # Short forms of English given names that the faker lists lack.
 _NICKNAMES = frozenset(
     """will may matt mike dave jim bob ben sam alex nick tony joe steve andy dan pete rob tim greg jeff ed liz kate
@@ -179,6 +181,7 @@ class LowerLexicon:
     joined: dict[str, tuple[tuple[str, ...], ...]]  # names of several word parts ("anne-marie"), by their longest part
     joined_keys: frozenset[str]
     everyday: frozenset[str]  # word parts of lower-cased first names that are everyday words too (and "s" forms)
+    places: frozenset[str]  # lower-cased words of places, cities, regions
 
 
 def lower_lexicon(
@@ -192,7 +195,8 @@ def lower_lexicon(
     # a name that is no single token in lower case ("i̇de": a combining dot) can never match one
     low_first = frozenset(w for w in {w.lower() for w in first} | all_first | _NICKNAMES if _TOKEN.fullmatch(w)) - never
     low_last = frozenset(w for w in {w.lower() for w in last} | all_last if _TOKEN.fullmatch(w)) - never
-    words = common | _WORD_NAMES | _PLACE_NAMES | place_words | geo_places() | read_everyday()
+    place_names = frozenset(_PLACE_NAMES | _REGIONS | place_words | geo_places())
+    words = common | _WORD_NAMES | place_names | read_everyday()
     ambiguous = frozenset((low_first | low_last) & words)
     cased = frozenset(p for w in (*first, *(t.capitalize() for t in titles)) for p in _WORD.findall(w))
 
@@ -211,7 +215,7 @@ def lower_lexicon(
                 word_parts = tuple(_WORD.findall(form))
                 joined_lists.setdefault(max(word_parts, key=len), []).append(word_parts)
     joined = {k: tuple(v) for k, v in joined_lists.items()}
-    return LowerLexicon(low_first, low_last, ambiguous, never, first, cased, cased_last, plain, plain_words, plain_s, joined, frozenset(joined), parts(everyday))
+    return LowerLexicon(low_first, low_last, ambiguous, never, first, cased, cased_last, plain, plain_words, plain_s, joined, frozenset(joined), parts(everyday), place_names)
 
 
 def could_hold_name(text: str, lex: LowerLexicon) -> bool:
@@ -445,8 +449,8 @@ _VENUE_NOUNS = frozenset(
 )  # fmt: skip
 # Words before a name that make it part of a place name ("san antonio", "st louis", "fort worth", "lake placid").
 _PLACE_PREFIXES = frozenset("san santa santo sao st saint ste fort ft port mount mt lake los las palo cape".split())
-# Things places have, anywhere in a text, and words of travel right before a name: a weakly cued name there is a
-# place ("visa for crete", "what timezone reno is in", "traffic to fred meyer", "visiting asia soon", "going to asia").
+# Things places have, anywhere in a text: a weakly cued name there is a place ("visa for crete", "what timezone reno
+# is in", "traffic to fred meyer"); words of travel right before a name that is a place too ("visiting asia soon").
 _PLACE_CONTEXT = re.compile(
     r"\b(?:time\s*zones?|weather|forecast|temperature|visas?|population|capital|currency|traffic|directions|distance|"
     r"located|miles|kilometers|km|airports?|airlines?)\b"
@@ -497,8 +501,10 @@ def _part_of_venue(text: str, tokens: list, i: int, name_end: int, cue: str | No
     if _BUSINESS_PREDICATE.match(text, name_end):
         return True  # "is kaya busy", "does cielo take reservations"
     low = text.lower()
-    if _PLACE_CONTEXT.search(low) or _TRAVEL_BEFORE.search(low, 0, tokens[i][0]):
-        return True  # "visa for crete", "what timezone reno is in", "visiting asia soon"
+    if _PLACE_CONTEXT.search(low):
+        return True  # "visa for crete", "what timezone reno is in"
+    if tokens[i][2].lower() in lex.places and _TRAVEL_BEFORE.search(low, 0, tokens[i][0]):
+        return True  # "visiting asia soon", "going to florence" (not "visiting kenneth")
     other = _AND_OTHER.match(text, name_end)
     if other and _VENUE_CONTEXT.search(low):
         word = other.group(1).lower()
@@ -858,13 +864,26 @@ def spoken_phone_runs(text: str) -> list[tuple[int, int, float]]:
     return out
 
 
+def span_results(recognizer, entity: str, spans: list[tuple[int, int, float]]) -> list:
+    """Presidio RecognizerResults of one recognizer for (start, end, score) spans, named by the recognizer's class."""
+    from presidio_analyzer import AnalysisExplanation, RecognizerResult
+
+    name = type(recognizer).__name__
+    meta_name, meta_id = RecognizerResult.RECOGNIZER_NAME_KEY, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+    return [
+        RecognizerResult(entity, s, e, score, analysis_explanation=AnalysisExplanation(name, score),
+                         recognition_metadata={meta_name: recognizer.name, meta_id: recognizer.id})
+        for s, e, score in spans
+    ]  # fmt: skip
+
+
 def informal_recognizers(words) -> list:
     """Presidio recognizers for spelled-out email addresses and phone numbers in words (Presidio imported lazily).
 
     Args:
         words: a callable returning (lower-cased everyday words, lower-cased first names), called on first use.
     """
-    from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+    from presidio_analyzer import LocalRecognizer
 
     class _Informal(LocalRecognizer):
         ENTITY = ""
@@ -881,17 +900,7 @@ def informal_recognizers(words) -> list:
         def analyze(self, text, entities, nlp_artifacts=None):
             if self.ENTITY not in entities:
                 return []
-            return [
-                RecognizerResult(
-                    self.ENTITY, s, e, score,
-                    analysis_explanation=AnalysisExplanation(type(self).__name__, score),
-                    recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                    },
-                )
-                for s, e, score in self.spans(text)
-            ]  # fmt: skip
+            return span_results(self, self.ENTITY, self.spans(text))
 
     class InformalEmailRecognizer(_Informal):
         ENTITY = "EMAIL_ADDRESS"
