@@ -498,8 +498,9 @@ def _quick_recognizers(analyzer: AnalyzerEngine, entities: list[str]) -> list | 
     AnalyzerEngine.analyze runs the spaCy pipeline on every text before any recognizer; its result is empty
     whenever every recognizer's raw result is. For pattern recognizers (the base analyze, which ignores
     nlp_artifacts), IbanRecognizer, PhoneRecognizer (phonenumbers) and the name/place list recognizers, the
-    raw results can be had without the pipeline, so a text none of them flags skips it; any raw result sends
-    the text through the full analyzer (tests/test_scale.py and tests/gates/test_pii.py compare the two on the
+    raw results can be had without the pipeline, so a text none of them flags skips it, and a text they flag
+    gets the analyzer's filtering (and, for recognizers with context words, its context enhancement) of the
+    same results (tests/test_scale.py and tests/gates/test_pii.py compare this with the full analyzer on the
     benchmark corpus and others). A screen (see _PATTERN_SCREENS) skips a recognizer that cannot match a text.
     SpacyRecognizer reports the pipeline's named entities: none on a pipeline without components, so it is left
     out there; on a real spaCy model it needs the pipeline and there is no quick path.
@@ -618,9 +619,12 @@ def _enhanced(analyzer: AnalyzerEngine, text: str, raw: list, entities: list[str
     runs once for the context words, and no recognizer runs again."""
     from presidio_analyzer import EntityRecognizer
 
+    enhance = getattr(analyzer, "_enhance_using_context", None)
+    if enhance is None:  # another Presidio version: the analyzer runs the recognizers again
+        return analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
     recognizers = analyzer.registry.get_recognizers(language=LANGUAGE, entities=entities, all_fields=False)
     nlp_artifacts = analyzer.nlp_engine.process_text(text, LANGUAGE)
-    results = analyzer._enhance_using_context(text, raw, nlp_artifacts, recognizers, None)
+    results = enhance(text, raw, nlp_artifacts, recognizers, None)
     return EntityRecognizer.remove_duplicates([r for r in results if r.score >= floor])
 
 
