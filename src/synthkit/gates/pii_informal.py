@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import re
 from dataclasses import dataclass
 
@@ -182,6 +184,7 @@ class LowerLexicon:
     joined_keys: frozenset[str]
     everyday: frozenset[str]  # word parts of lower-cased first names that are everyday words too (and "s" forms)
     places: frozenset[str]  # lower-cased words of places, cities, regions
+    kinds: dict[str, int]  # word -> the _KIND bits of the word lists above it is in (one look-up per word)
 
 
 def lower_lexicon(
@@ -215,7 +218,22 @@ def lower_lexicon(
                 word_parts = tuple(_WORD.findall(form))
                 joined_lists.setdefault(max(word_parts, key=len), []).append(word_parts)
     joined = {k: tuple(v) for k, v in joined_lists.items()}
-    return LowerLexicon(low_first, low_last, ambiguous, never, first, cased, cased_last, plain, plain_words, plain_s, joined, frozenset(joined), parts(everyday), place_names)
+    return LowerLexicon(low_first, low_last, ambiguous, never, first, cased, cased_last, plain, plain_words, plain_s, joined, frozenset(joined), parts(everyday), place_names, _word_kinds(
+        plain_words, plain_s, frozenset(joined), parts(everyday), low_last
+    ))
+
+
+# Bits of LowerLexicon.kinds: which word lists a lower-cased word is in.
+_IN_PLAIN, _IN_PLAIN_S, _IN_JOINED, _IN_EVERYDAY, _IN_CUE, _IN_KIN, _IN_LAST = (1 << k for k in range(7))
+
+
+def _word_kinds(plain_words, plain_s, joined_keys, everyday, last) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for bit, words in ((_IN_PLAIN, plain_words), (_IN_PLAIN_S, plain_s), (_IN_JOINED, joined_keys), (_IN_EVERYDAY, everyday),
+                       (_IN_CUE, _CUE_WORDS), (_IN_KIN, _KIN_PARTS), (_IN_LAST, last)):  # fmt: skip
+        for w in words:
+            kinds[w] = kinds.get(w, 0) | bit
+    return kinds
 
 
 def could_hold_name(text: str, lex: LowerLexicon) -> bool:
@@ -283,7 +301,6 @@ _LAST_WORDS: list = [None, [], None, None]  # text, its lower-cased words, their
 
 def _could_hold_name(text: str, lex: LowerLexicon) -> bool:
     lows = letter_words(text)
-    low = letter_word_set(text)
     # capitalised rules: an upper-case letter and a listed first name or title as written, or an initial and a
     # listed surname
     if not text.islower():
@@ -293,26 +310,28 @@ def _could_hold_name(text: str, lex: LowerLexicon) -> bool:
         initial = (_ASCII_INITIAL if text.isascii() else _INITIAL).search(text) is not None  # "J. Smith": "J" upper case
         if initial and not lex.cased_last.isdisjoint(words):
             return True
+    kinds = functools.reduce(operator.or_, map(lex.kinds.get, lows, itertools.repeat(0)), 0)
     # a plain listed name as find_lower_people reads it (a whole token, possessive cut off, or its "s" form): one
     # of one word is one of the text's words; one of several ("anne-marie") needs all its parts, then the tokens decide
-    if not lex.plain_words.isdisjoint(low):
+    if kinds & _IN_PLAIN:
         return True
-    s_forms = () if lex.plain_s.isdisjoint(low) else lex.plain_s.intersection(low)
-    if s_forms:  # "leons soccer practice": the next word is a person's thing, maybe mistyped
+    if kinds & _IN_PLAIN_S:  # "leons soccer practice": the next word is a person's thing, maybe mistyped
+        s_forms = lex.plain_s.intersection(lows)
         for w, n in zip(lows, lows[1:]):
             if w in s_forms and (n in _PERSON_ONLY_NOUNS or _as_cue_word(n, _PERSONAL_THINGS) in _PERSONAL_THINGS):
                 return True
-    keys = () if lex.joined_keys.isdisjoint(low) else lex.joined_keys.intersection(low)
-    if keys and any(all(p in low for p in word_parts) for k in keys for word_parts in lex.joined[k]):
-        for m in _TOKEN.finditer(text):
-            name = _POSSESSIVE_END.sub("", m.group()).lower()
-            if name in lex.plain or (name[-1:] == "s" and name[:-1] in lex.plain):
-                return True
-    if not lex.everyday.isdisjoint(low) and not _CUE_WORDS.isdisjoint(low):
+    if kinds & _IN_JOINED:
+        low = letter_word_set(text)
+        if any(all(p in low for p in word_parts) for k in lex.joined_keys.intersection(low) for word_parts in lex.joined[k]):
+            for m in _TOKEN.finditer(text):
+                name = _POSSESSIVE_END.sub("", m.group()).lower()
+                if name in lex.plain or (name[-1:] == "s" and name[:-1] in lex.plain):
+                    return True
+    if kinds & _IN_EVERYDAY and kinds & _IN_CUE:
         # an everyday-word name right after a cue's last word, before "s" and a person's noun ("will's birthday"),
         # or in its "s" form before a noun only people have ("wills birthday")
         n = len(lows)
-        for w in lex.everyday.intersection(low):
+        for w in lex.everyday.intersection(lows):
             i = lows.index(w)
             while True:
                 if i and lows[i - 1] in _CUE_LAST:
@@ -324,7 +343,7 @@ def _could_hold_name(text: str, lex: LowerLexicon) -> bool:
                     i = lows.index(w, i + 1)
                 except ValueError:
                     break
-    if _KIN_PARTS.isdisjoint(low) or lex.last.isdisjoint(low):
+    if not (kinds & _IN_KIN and kinds & _IN_LAST):
         return False
     return any(a in _KIN_PARTS and b in lex.last for a, b in zip(lows, lows[1:]))
 
@@ -752,7 +771,7 @@ _ANY_DIGIT = re.compile(r"\d")
 def may_hold_spoken_phone(text: str) -> bool:
     """False only when the text cannot match PHONE_WORD_SCREEN: no digit, and (an ASCII text) no three number words in a
     row among its letter runs (only gap characters lie between the screen's words), or no number word at all."""
-    if NUMBER_WORDS.isdisjoint(letter_word_set(text)):
+    if NUMBER_WORDS.isdisjoint(letter_words(text)):
         return _ANY_DIGIT.search(text) is not None
     if not text.isascii():  # Unicode case folding ("ſix" matches "six"): the number word check only
         return True
@@ -815,7 +834,7 @@ _JOINED_NUMBER_WORD = re.compile(
 
 def may_hold_phone_run(text: str) -> bool:
     """False only when no run of find_spoken_phones can be read: no number word joined to another number token."""
-    return not NUMBER_WORDS.isdisjoint(letter_word_set(text)) and _JOINED_NUMBER_WORD.search(text) is not None
+    return not NUMBER_WORDS.isdisjoint(letter_words(text)) and _JOINED_NUMBER_WORD.search(text) is not None
 
 
 def find_spoken_phones(text: str) -> list[tuple[int, int, float]]:
