@@ -184,7 +184,7 @@ class LowerLexicon:
     joined_keys: frozenset[str]
     everyday: frozenset[str]  # word parts of lower-cased first names that are everyday words too (and "s" forms)
     places: frozenset[str]  # lower-cased words of places, cities, regions
-    kinds: dict[str, int]  # word -> the _KIND bits of the word lists above it is in (one look-up per word)
+    kinds: dict[str, int]  # word -> the _IN_* bits of the word lists it is in (one look-up per word)
 
 
 def lower_lexicon(
@@ -218,9 +218,12 @@ def lower_lexicon(
                 word_parts = tuple(_WORD.findall(form))
                 joined_lists.setdefault(max(word_parts, key=len), []).append(word_parts)
     joined = {k: tuple(v) for k, v in joined_lists.items()}
-    return LowerLexicon(low_first, low_last, ambiguous, never, first, cased, cased_last, plain, plain_words, plain_s, joined, frozenset(joined), parts(everyday), place_names, _word_kinds(
-        plain_words, plain_s, frozenset(joined), parts(everyday), low_last
-    ))
+    everyday_parts, joined_keys = parts(everyday), frozenset(joined)
+    kinds = _word_kinds(plain_words, plain_s, joined_keys, everyday_parts, low_last)
+    return LowerLexicon(
+        low_first, low_last, ambiguous, never, first, cased, cased_last, plain, plain_words, plain_s, joined, joined_keys,
+        everyday_parts, place_names, kinds,
+    )  # fmt: skip
 
 
 # Bits of LowerLexicon.kinds: which word lists a lower-cased word is in.
@@ -228,6 +231,7 @@ _IN_PLAIN, _IN_PLAIN_S, _IN_JOINED, _IN_EVERYDAY, _IN_CUE, _IN_KIN, _IN_LAST = (
 
 
 def _word_kinds(plain_words, plain_s, joined_keys, everyday, last) -> dict[str, int]:
+    """Word -> the _IN_* bits of the screen's word lists it is in."""
     kinds: dict[str, int] = {}
     for bit, words in ((_IN_PLAIN, plain_words), (_IN_PLAIN_S, plain_s), (_IN_JOINED, joined_keys), (_IN_EVERYDAY, everyday),
                        (_IN_CUE, _CUE_WORDS), (_IN_KIN, _KIN_PARTS), (_IN_LAST, last)):  # fmt: skip
