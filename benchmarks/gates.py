@@ -3,8 +3,12 @@
 PII: span precision/recall per entity type on the TAB court-judgment test split (a prediction matches a gold
 span of the same type when they overlap). Toxicity: precision/recall/F1 on Davidson et al. 2017 (positive =
 hate_speech or offensive_language) at the default threshold. False-positive rate of both: share of CLINC150 and
-Banking77 test texts flagged. Sources and licenses: ../shared/datasets/README.md (TAB: MIT, Norsk Regnesentral;
-Davidson: MIT; CLINC150: CC BY 3.0; Banking77: CC BY 4.0). Defaults are never tuned on these sets.
+Banking77 test texts flagged. The default PII gate on chat text: an informal set built from templates and faker
+values, and per intent label the flagged and false-positive shares on the CLINC150 and Banking77 texts per split
+(train, validation, test) and all splits together, every finding checked by hand (pii_real_texts_review.json).
+Sources and licenses: ../shared/datasets/README.md (TAB: MIT, Norsk Regnesentral; Davidson: MIT; CLINC150: CC BY
+3.0; Banking77: CC BY 4.0). Defaults are never tuned on test splits: the chat-text name rules are developed on the
+CLINC150 and Banking77 train texts.
 
 Usage: python benchmarks/gates.py [--datasets ../shared/datasets] [--max-texts 25000]; writes reports/bench/gates.json.
 Exits 0 with {"skipped": ...} when the datasets folder is absent.
@@ -248,10 +252,9 @@ def finding_key(text: str, span: str) -> str:
     return f"{hashlib.sha1(text.encode()).hexdigest()[:12]}:{span}"
 
 
-def flagged_by_label(rows: list[dict], params: PiiParams, analyzer, review: dict[str, bool]) -> dict:
+def flagged_by_label(rows: list[dict], found: list[list], review: dict[str, bool]) -> dict:
     """Per intent label: the share of real texts with a finding, and the share whose findings include words a person
     judged no real name (review file: finding key -> true when the words are a person's name)."""
-    found = scan_pii([r["text"] for r in rows], params, analyzer)
     by_label: dict[str, list[int]] = {}
     flagged = []
     for row, fs in zip(rows, found):
@@ -264,19 +267,28 @@ def flagged_by_label(rows: list[dict], params: PiiParams, analyzer, review: dict
         counts[2] += any(v is False for v in verdicts)
         counts[3] += any(v is None for v in verdicts)
         real = None if any(v is None for v in verdicts) else all(verdicts)
-        flagged.append({"label": row["label"], "text": row["text"], "findings": [[f.entity, f.text] for f in fs], "real_name": real})
+        flagged.append({"label": row["label"], "split": row["split"], "text": row["text"],
+                        "findings": [[f.entity, f.text] for f in fs], "real_name": real})  # fmt: skip
     labels = {
         label: {"texts": n, "flagged": k, "flagged_share": round(k / n, 4), "false_positive": fp,
                 "false_positive_share": round(fp / n, 4), "unreviewed": u}
         for label, (n, k, fp, u) in sorted(by_label.items())
     }  # fmt: skip
     over = [label for label, v in labels.items() if v["flagged_share"] > 0.01]
+    n_texts = len(rows)
+    n_flagged = sum(v["flagged"] for v in labels.values())
+    n_false = sum(v["false_positive"] for v in labels.values())
     return {
-        "texts": len(rows),
-        "flagged": sum(v["flagged"] for v in labels.values()),
-        "false_positive": sum(v["false_positive"] for v in labels.values()),
+        "texts": n_texts,
+        "flagged": n_flagged,
+        "flagged_share": round(n_flagged / n_texts, 4) if n_texts else None,
+        "false_positive": n_false,
+        "false_positive_share": round(n_false / n_texts, 4) if n_texts else None,
+        "false_positive_share_of_flagged": round(n_false / n_flagged, 4) if n_flagged else None,
         "unreviewed": sum(v["unreviewed"] for v in labels.values()),
         "labels": len(labels),
+        "max_label_flagged_share": max((v["flagged_share"] for v in labels.values()), default=None),
+        "max_label_false_positive_share": max((v["false_positive_share"] for v in labels.values()), default=None),
         "labels_flagged_over_1pct": over,
         "labels_false_positive_over_1pct": [label for label, v in labels.items() if v["false_positive_share"] > 0.01],
         "labels_over_1pct_only_through_real_names": [
@@ -285,6 +297,20 @@ def flagged_by_label(rows: list[dict], params: PiiParams, analyzer, review: dict
         "by_label": labels,
         "flagged_texts": flagged,
     }
+
+
+def flagged_by_split(rows: list[dict], params: PiiParams, analyzer, review: dict[str, bool]) -> dict:
+    """flagged_by_label on each split of a real dataset (train first: the split rules are developed on) and on all
+    its splits together; every text is scanned once."""
+    found = scan_pii([r["text"] for r in rows], params, analyzer)
+    out = {}
+    for split in sorted({r["split"] for r in rows}, key=lambda s: (s != "train", s)):
+        keep = [i for i, r in enumerate(rows) if r["split"] == split]
+        part = flagged_by_label([rows[i] for i in keep], [found[i] for i in keep], review)
+        del part["flagged_texts"]  # listed once, under "all"
+        out[split] = part
+    out["all"] = flagged_by_label(rows, found, review)
+    return out
 
 
 def toxicity_davidson(rows: list[dict], params: ToxicityParams) -> dict:
@@ -372,7 +398,9 @@ def main() -> int:
     informal = pii_informal(informal_set(), defaults, analyzer)
     informal["seconds"] = round(time.perf_counter() - t, 2)
     review = json.loads(REVIEW_FILE.read_text(encoding="utf-8"))["findings"]
-    informal["real_texts_default_params"] = {name: flagged_by_label(rows, defaults, analyzer, review) for name, rows in real_rows.items()}
+    informal["real_texts_default_params"] = {
+        name: flagged_by_split(sample(read_jsonl(needed[name]), args.max_texts), defaults, analyzer, review) for name in real_rows
+    }
     informal["entities"] = {k: {"threshold": v.threshold, "action": v.action} for k, v in sorted(defaults.entities.items())}
     pii["false_positive_texts_by_entity"] = dict(sorted(by_entity.items()))
     toxicity["false_positive_rate"] = round(sum(flagged_tox) / len(texts), 4)

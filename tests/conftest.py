@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,24 @@ def shared_dvc_cache(tmp_path_factory, worker_id):
     root = base.parent if worker_id != "master" else base  # xdist workers have their own basetemp under a common one
     os.environ[SHARED_CACHE_ENV] = str(root / "dvc-cache")
     yield
+
+
+# The modules that run whole pipelines, longest first. `make test` hands whole files to its workers in collection order
+# (--dist loadfile --no-loadscope-reorder): started first, they run beside the many short files instead of after them.
+# test_e2e builds the root pipeline that diff, rollback and review_loop then copy (tests/repo_copy.py built_copy).
+LONG_FIRST = ["test_examples_e2e.py", "test_e2e.py", "llm/test_generate_e2e.py", "test_diff.py", "test_rollback.py",
+              "test_review_loop.py", "llm/test_failures_e2e.py", "test_scale.py", "test_engine_ray.py"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Items of the LONG_FIRST modules first, in that order; the rest keep their collection order."""
+    here = Path(__file__).parent
+
+    def rank(item) -> int:
+        rel = Path(str(item.path)).relative_to(here).as_posix() if Path(str(item.path)).is_relative_to(here) else ""
+        return LONG_FIRST.index(rel) if rel in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)
 
 
 TINY_SPEC = {

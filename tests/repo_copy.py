@@ -54,3 +54,32 @@ def run(args: list[str], cwd: Path, check: bool = True, extra_env: dict[str, str
     if check and res.returncode != 0:
         raise AssertionError(f"{' '.join(args)} exited {res.returncode}\nstdout:\n{res.stdout[-4000:]}\nstderr:\n{res.stderr[-4000:]}")
     return res
+
+
+def built_copy(dst: Path) -> Path:
+    """A copy of the repository whose root pipeline is reproduced (`dvc repro dvc.yaml`), in dst; returns dst.
+
+    The test session builds it once, in a fresh copy next to its shared DVC cache, under a file lock that every
+    pytest-xdist worker takes; each caller gets its own copy of that workspace, its git history included, to change
+    as it likes. Without the shared cache (outside the test session) it copies and builds in dst.
+    """
+    shared = os.environ.get(SHARED_CACHE_ENV)
+    if not shared:
+        copy_repo(dst, shared_cache=False)
+        run(["dvc", "repro", "dvc.yaml"], dst)
+        return dst
+    import fcntl
+
+    base = Path(shared).parent / "built-root"
+    with open(str(base) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (base / ".built").exists():
+            shutil.rmtree(base, ignore_errors=True)
+            base.mkdir(parents=True)
+            copy_repo(base)
+            run(["dvc", "repro", "dvc.yaml"], base)
+            (base / ".built").write_text("")
+    # DVC's own state (.dvc/tmp: locks, hashes keyed by inode) stays behind: the copy's files are new inodes
+    ignore = lambda d, names: {"tmp"} if Path(d) == base / ".dvc" else ({".built"} if Path(d) == base else set())  # noqa: E731
+    shutil.copytree(base, dst, symlinks=True, ignore=ignore, dirs_exist_ok=True)
+    return dst

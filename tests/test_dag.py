@@ -145,21 +145,26 @@ def _importers(relpath: str, task_type: str) -> set[str]:
 
 
 def test_a_code_edit_flags_exactly_the_stages_whose_code_imports_it(copy, repo):
+    """Every module under src/synthkit and stages/ edited at once: `dvc status` names, for each stage, every changed
+    dep, so one status gives each module's flagged stages, which must be exactly the stages whose code imports it."""
     assert _flagged(repo) == {}  # the committed dvc.lock matches the code
+    paths = [*MODULES, *sorted((REPO / "stages").glob("*.py"))]
+    originals = {path: (copy / path.relative_to(REPO)).read_bytes() for path in paths}
+    try:
+        for path, original in originals.items():
+            (copy / path.relative_to(REPO)).write_bytes(original + b"\n# touched\n")
+        flagged = _flagged(repo)
+    finally:
+        for path, original in originals.items():
+            (copy / path.relative_to(REPO)).write_bytes(original)
     checked = 0
-    for path in [*MODULES, *sorted((REPO / "stages").glob("*.py"))]:
+    for path in paths:
         rel = path.relative_to(REPO).as_posix()
-        target = copy / rel
-        original = target.read_bytes()
-        target.write_bytes(original + b"\n# touched\n")
-        try:
-            flagged = {s for s, deps in _flagged(repo).items() if rel in deps}
-        finally:
-            target.write_bytes(original)
         expected = _importers(rel, "classification")
-        assert flagged == expected, rel
+        assert {s for s, deps in flagged.items() if rel in deps} == expected, rel
         checked += bool(expected)
     assert checked >= 50  # most modules are some stage's code
+    assert _flagged(repo) == {}  # every edit undone: nothing left flagged
     # the manifest records every module the pipeline runs; cli and diff are in no pipeline
     assert _importers("src/synthkit/cli.py", "classification") == set()
 

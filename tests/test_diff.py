@@ -14,7 +14,7 @@ import pytest
 from synthkit.diff import DiffError, artifact_path, diff_frames, diff_params, flatten, format_text
 from synthkit.schemas import Reject, conform
 from tests.conftest import make_rows
-from tests.repo_copy import copy_repo, run
+from tests.repo_copy import built_copy, run
 
 BASE = [("I was charged twice, refund please", "refund_request"), ("cancel my plan", "cancel_subscription"),
         ("the reset email never arrives", "login_problem"), ("stop renewing my Pro plan", "cancel_subscription")]
@@ -138,8 +138,7 @@ GIT = ["git", "-c", "user.email=test@synthkit.invalid", "-c", "user.name=synthki
 @pytest.fixture(scope="module")
 def two_builds(tmp_path_factory) -> tuple[Path, Path]:
     """A repo copy built and committed at mix.synthetic_ratio auto, then rebuilt (uncommitted) at 0.4; returns (root, old train)."""
-    root = copy_repo(tmp_path_factory.mktemp("diffrepo"))
-    run(["dvc", "repro", "dvc.yaml"], root)
+    root = built_copy(tmp_path_factory.mktemp("diffrepo"))
     run([*GIT, "add", "-A"], root)
     run([*GIT, "commit", "-q", "--allow-empty", "-m", "build at auto"], root)
     old = tmp_path_factory.mktemp("old") / "train.parquet"

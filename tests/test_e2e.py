@@ -10,7 +10,7 @@ import pytest
 
 from synthkit.dedupe import normalize_text
 from synthkit.schemas import Example, Reject, polars_schema
-from tests.repo_copy import REPO, copy_repo, run
+from tests.repo_copy import REPO, built_copy, run
 
 pytestmark = pytest.mark.e2e
 
@@ -21,9 +21,8 @@ REJECT_ARTIFACTS = ["data/rejects/validate.parquet", "data/rejects/filter.parque
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    root = copy_repo(tmp_path_factory.mktemp("repo"))
-    run(["dvc", "repro", "dvc.yaml"], root)
-    return root
+    """A fresh copy of the repository after `dvc repro dvc.yaml` (built once per test session: tests/repo_copy.py)."""
+    return built_copy(tmp_path_factory.mktemp("repo"))
 
 
 def _json(root: Path, rel: str) -> dict:

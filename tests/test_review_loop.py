@@ -7,14 +7,13 @@ import json
 import polars as pl
 import pytest
 
-from tests.repo_copy import copy_repo, run
+from tests.repo_copy import built_copy, run
 
 pytestmark = pytest.mark.e2e
 
 
 def test_decisions_survive_a_generator_change(tmp_path):
-    root = copy_repo(tmp_path)
-    run(["dvc", "repro", "dvc.yaml"], root)
+    root = built_copy(tmp_path)
     filtered = pl.read_parquet(root / "data/filtered.parquet")
     template_rows = filtered.filter(pl.col("generator").struct.field("backend") == "template").sort("id")
     relabel_row, reject_row = template_rows.row(0, named=True), template_rows.row(1, named=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.repo_copy import copy_repo, run
+from tests.repo_copy import built_copy, run
 
 pytestmark = pytest.mark.e2e
 
@@ -23,10 +23,9 @@ def _md5(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> dict:
-    """v1 built, tagged and pushed to a local remote; v2 with another generate param built, committed, pushed."""
-    root = copy_repo(tmp_path_factory.mktemp("rollback"), shared_cache=False)  # it deletes its cache
+    """v1 built, tagged and pushed to a local remote; v2 with another mix ratio built, committed, pushed."""
+    root = built_copy(tmp_path_factory.mktemp("rollback"))
     remote = tmp_path_factory.mktemp("remote")
-    run(["dvc", "repro", "dvc.yaml"], root)
     run([*GIT, "add", "-A"], root)
     run([*GIT, "commit", "-q", "--allow-empty", "-m", "v1"], root)
     run(["git", "tag", "v1"], root)
@@ -35,17 +34,25 @@ def history(tmp_path_factory) -> dict:
     run(["dvc", "remote", "add", "--local", "-d", "local", str(remote)], root)
     run(["dvc", "push", "dvc.yaml"], root)
     params = (root / "params.yaml").read_text()
-    assert "  per_scenario: 40 " in params
-    (root / "params.yaml").write_text(params.replace("  per_scenario: 40 ", "  per_scenario: 30 ", 1))
+    assert "  synthetic_ratio: auto" in params
+    (root / "params.yaml").write_text(params.replace("  synthetic_ratio: auto", "  synthetic_ratio: 0.4", 1))
     run(["dvc", "repro", "dvc.yaml"], root)
-    run([*GIT, "commit", "-q", "-am", "v2: fewer candidates per scenario"], root)
+    run([*GIT, "commit", "-q", "-am", "v2: a fixed synthetic share"], root)
     run(["git", "tag", "v2"], root)
     v2 = (root / TRAIN).read_bytes()
     run(["dvc", "push", "dvc.yaml"], root)
     return {"root": root, "remote": remote, "v1": v1, "v2": v2}
 
 
-def test_the_generate_change_changed_the_training_set(history):
+def _lose_the_cache(root: Path) -> None:
+    """The copy's DVC cache is gone: it gets an empty cache of its own (the session's shared one stays whole)."""
+    empty = root.parent / f"{root.name}-empty-cache"
+    shutil.rmtree(empty, ignore_errors=True)
+    empty.mkdir()
+    run(["dvc", "cache", "dir", "--local", str(empty)], root)
+
+
+def test_the_params_change_changed_the_training_set(history):
     assert history["v1"] != history["v2"]
     assert json.loads(run(["dvc", "status", "--json", "dvc.yaml"], history["root"]).stdout) == {}
 
@@ -62,7 +69,7 @@ def test_dvc_pull_restores_v1_without_a_cache(history):
     """After the cache and the workspace copy are gone, the remote alone gives back v1's bytes."""
     root = history["root"]
     run(["git", "checkout", "-q", "v1"], root)
-    shutil.rmtree(root / ".dvc" / "cache")
+    _lose_the_cache(root)
     (root / TRAIN).unlink()
     run(["dvc", "pull", "dvc.yaml"], root)
     assert (root / TRAIN).read_bytes() == history["v1"]
@@ -72,7 +79,7 @@ def test_dvc_pull_restores_v1_without_a_cache(history):
 def test_diff_reads_both_revisions_from_the_remote(history):
     """`synthkit diff v1 v2` after losing the cache: v2's data comes from the remote through dvc.api."""
     root = history["root"]
-    shutil.rmtree(root / ".dvc" / "cache", ignore_errors=True)
+    _lose_the_cache(root)
     d = json.loads(run(["synthkit", "diff", "v1", "v2", "--json"], root).stdout)
-    assert d["params"] == {"generate.per_scenario": {"a": 40, "b": 30}}
+    assert d["params"] == {"mix.synthetic_ratio": {"a": "auto", "b": 0.4}}
     assert d["summary"]["added"] + d["summary"]["removed"] > 0

@@ -343,14 +343,20 @@ def test_prescreen_is_lossless_on_a_varied_corpus(analyzer):
         ({"EMAIL_ADDRESS": (0.5, "reject"), "UUID": (0.5, "reject")}, 3),  # not verified: no screen
     ],
 )
-def test_prescreen_applies_only_when_provably_lossless(analyzer, entities, analysed):
+def test_prescreen_applies_only_when_provably_lossless(analyzer, entities, analysed, monkeypatch):
     texts = ["no digits or at-signs here.", "note: nothing to see", "mail a@example.com from 10.0.0.1"]
     screen = _prescreen(sorted(entities), analyzer)
     assert (len(texts) if screen is None else sum(bool(screen.search(t)) for t in texts)) == analysed
-    # past the prescreen, only the text with a raw recognizer result reaches the full analyzer
+    # past the prescreen, only the text with a raw recognizer result reaches the NLP pipeline (for the context
+    # words), and its recognizers' results are reused: the analyzer never runs them again
+    pipeline_runs = []
+    process_text = analyzer.nlp_engine.process_text
+    monkeypatch.setattr(analyzer.nlp_engine, "process_text", lambda text, language: pipeline_runs.append(text) or process_text(text, language))
     counting = _Counting(analyzer)
-    scan_pii(texts, _params(**entities), counting)
-    assert counting.calls == 1
+    found = scan_pii(texts, _params(**entities), counting)
+    assert counting.calls == 0 and pipeline_runs == [texts[2]]
+    monkeypatch.undo()
+    assert found == scan_pii(texts, _params(prescreen=False, **entities), analyzer)
 
 
 @pytest.mark.parametrize("text", ["blocked from dead:beef::cafe", "blocked from cafe::", "blocked from ::"])

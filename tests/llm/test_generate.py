@@ -19,6 +19,7 @@ from synthkit.spec import load_spec
 from tests.conftest import make_rows
 from tests.examples import generate
 from tests.llm.fake_llm import FakeModel, chat_routes
+from tests.llm.outcomes import request_outcomes
 from tests.openai_server import FakeOpenAI
 from tests.repo_copy import REPO
 
@@ -154,20 +155,8 @@ def test_every_request_ends_as_candidates_or_a_reject_under_faults(spec, seeds, 
     assert {"generate_malformed_json", "generate_schema_invalid", "generate_request_failed", "generate_empty_text"} <= reasons
     assert all(r.startswith("generate_") for r in reasons) and set(out.rejects["gate"]) == {"generate"}
     details = out.rejects["detail"].to_list()
-    cand = out.candidates
-    asked = {req.custom_id for req, _ in recorded}
-    for req, res in recorded:
-        cid = req.custom_id
-        rejected = any(d.startswith(cid + ":") for d in details)
-        if cid.startswith("r1:utterances:"):
-            _, _, sid, family, channel = cid.split(":")
-            made = cand.filter((pl.col("scenario_id") == sid) & (pl.col("family") == family) & (pl.col("channel") == channel)).height
-        elif cid.startswith("r1:label:"):
-            made = any(c.startswith(f"r1:utterances:{cid.split(':')[2]}:") for c in asked)
-        else:  # scenarios / hard negatives of one label
-            tag = "s" if cid.split(":")[1] == "scenarios" else "hn"
-            made = any(c.startswith(f"r1:label:llm1_{cid.split(':')[2]}_{tag}") for c in asked)
-        assert bool(made) != rejected, (cid, res.error, made, rejected)
+    for cid, made, rejected, res in request_outcomes(recorded, out.candidates, details):  # rows or a reject, never both
+        assert made != rejected, (cid, res.error, made, rejected)
         if not res.ok:
             assert rejected
     assert len(out.rejects) >= 10 and out.candidates.height > 0

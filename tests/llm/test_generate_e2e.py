@@ -65,6 +65,7 @@ def llm_run(tmp_path_factory):
         params["generate"].update({"backend": "openai", "per_scenario": 4, "utterances_per_request": 2, "scenarios_per_label": 1,
                                    "hard_negatives_per_label": 1, "variation_per_seed": 1})
         params["filter"]["pii"]["enabled"] = False  # keeps the run short; the PII gate has its own tests
+        params["evaluate"].update({"students": ["embed_logreg"], "ratio_grid": [0.0]})  # so does one light student
         params["filter"]["critic"]["backend"] = "openai"
         params["filter"]["consistency"]["backend"] = "openai"
         (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

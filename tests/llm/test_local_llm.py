@@ -18,6 +18,7 @@ from synthkit.llm import local
 from synthkit.prepare import load_labeled
 from synthkit.spec import load_spec
 from tests.examples import generate
+from tests.llm.outcomes import request_outcomes
 from tests.repo_copy import REPO
 
 pytestmark = [pytest.mark.local_llm,
@@ -94,17 +95,7 @@ def test_generate_against_the_local_server_gives_llm_rows_and_accounts_for_every
     assert cold.ledger.structured_output == {f"{run['params'].llm.base_url} smollm2": "json_object"}  # llama.cpp: json_object
     details = cold.rejects["detail"].to_list()
     assert all(r.startswith("generate_") for r in cold.rejects["reason"])
-    asked = {req.custom_id for req, _ in calls}
-    for req, res in calls:  # every request ends as rows, as the next request, or as a reject with a reason
-        cid = req.custom_id
-        rejected = any(d.startswith(cid + ":") for d in details)
-        if cid.startswith("r1:utterances:"):
-            _, _, sid, family, channel = cid.split(":")
-            made = llm_rows.filter((pl.col("scenario_id") == sid) & (pl.col("family") == family) & (pl.col("channel") == channel)).height
-        elif cid.startswith("r1:label:"):
-            made = any(c.startswith(f"r1:utterances:{cid.split(':')[2]}:") for c in asked)
-        else:
-            made = any(c.startswith(f"r1:label:llm1_{cid.split(':')[2]}_") for c in asked)
+    for cid, made, rejected, res in request_outcomes(calls, llm_rows, details):  # rows, the next request, or a reject
         assert made or rejected, (cid, res.error, res.detail)
     assert llm_rows["provenance"].struct.field("scenario").null_count() == 0
 

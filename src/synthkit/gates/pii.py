@@ -21,10 +21,10 @@ from synthkit.gates.pii_informal import (
     find_lower_people,
     forget_answers,
     informal_recognizers,
-    letter_words,
     lower_lexicon,
     may_hold_email,
     may_hold_spoken_phone,
+    span_results,
 )
 from synthkit.gates.pool import sigint_blocked, worker_pool
 from synthkit.progress import progress
@@ -390,7 +390,7 @@ def _find_places(text: str, lex: _Lexicon) -> list[tuple[int, int, float]]:
 
 def _list_recognizers() -> list:
     """PERSON and LOCATION recognizers over the faker name and place lists (Presidio imported lazily)."""
-    from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+    from presidio_analyzer import LocalRecognizer
 
     class _ListRecognizer(LocalRecognizer):
         ENTITY = ""
@@ -405,18 +405,7 @@ def _list_recognizers() -> list:
         def analyze(self, text, entities, nlp_artifacts=None):
             if self.ENTITY not in entities:
                 return []
-            spans = type(self).find(text, _lexicon())
-            return [
-                RecognizerResult(
-                    self.ENTITY, s, e, score,
-                    analysis_explanation=AnalysisExplanation(type(self).__name__, score),
-                    recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                    },
-                )
-                for s, e, score in spans
-            ]  # fmt: skip
+            return span_results(self, self.ENTITY, type(self).find(text, _lexicon()))
 
     class NameListRecognizer(_ListRecognizer):
         ENTITY = "PERSON"
@@ -454,7 +443,7 @@ class _Screen:
 # or a number word.
 _SLOW_SCREENS = {
     EMAIL_SCREEN.pattern: lambda text: may_hold_email(text.lower()),
-    PHONE_WORD_SCREEN.pattern: lambda text: may_hold_spoken_phone(text, set(letter_words(text))),
+    PHONE_WORD_SCREEN.pattern: may_hold_spoken_phone,
 }
 
 
@@ -509,8 +498,9 @@ def _quick_recognizers(analyzer: AnalyzerEngine, entities: list[str]) -> list | 
     AnalyzerEngine.analyze runs the spaCy pipeline on every text before any recognizer; its result is empty
     whenever every recognizer's raw result is. For pattern recognizers (the base analyze, which ignores
     nlp_artifacts), IbanRecognizer, PhoneRecognizer (phonenumbers) and the name/place list recognizers, the
-    raw results can be had without the pipeline, so a text none of them flags skips it; any raw result sends
-    the text through the full analyzer (tests/test_scale.py and tests/gates/test_pii.py compare the two on the
+    raw results can be had without the pipeline, so a text none of them flags skips it, and a text they flag
+    gets the analyzer's filtering (and, for recognizers with context words, its context enhancement) of the
+    same results (tests/test_scale.py and tests/gates/test_pii.py compare this with the full analyzer on the
     benchmark corpus and others). A screen (see _PATTERN_SCREENS) skips a recognizer that cannot match a text.
     SpacyRecognizer reports the pipeline's named entities: none on a pipeline without components, so it is left
     out there; on a real spaCy model it needs the pipeline and there is no quick path.
@@ -576,19 +566,21 @@ def _screen_for(rec):
     return None
 
 
-def _quick_results(recognizers: list, text: str, entities: list[str], thresholds: dict[str, float]) -> list | None:
-    """The raw results of the recognizers (run without NLP artifacts, loaded on first use as the analyzer does) when
-    AnalyzerEngine.analyze would only filter and deduplicate them, else None (the analyzer must run).
+def _quick_results(recognizers: list, text: str, entities: list[str], thresholds: dict[str, float]) -> tuple[list, bool]:
+    """The raw results of the recognizers (run without NLP artifacts, loaded on first use as the analyzer does), and
+    whether any of them needs the analyzer's context enhancement.
 
     The analyzer changes a score only through context enhancement, which skips results of a recognizer without
-    context words and with the base enhance_using_context; results of others send the text to the analyzer.
-    Results below their entity's threshold from context-free recognizers can never be findings.
+    context words and with the base enhance_using_context; results of others need it (see _enhanced). Results below
+    their entity's threshold from context-free recognizers can never be findings: with no result at or above its
+    threshold and none that context could raise, the answer is ([], False).
     """
     from presidio_analyzer import EntityRecognizer
 
     digits = len(_DIGIT.findall(text))
     window = _window_digits(text) if digits else 0
     out = []
+    contextual = False
     for rec, screen in recognizers:
         if screen == "phone":
             rec = _phone_for(rec, text, window)
@@ -602,10 +594,38 @@ def _quick_results(recognizers: list, text: str, entities: list[str], thresholds
         results = rec.analyze(text=text, entities=entities, nlp_artifacts=None)
         if not results:
             continue
+        _add_recognizer_id(results, rec)
         if rec.context or type(rec).enhance_using_context is not EntityRecognizer.enhance_using_context:
-            return None
+            contextual = True
         out += results
-    return out if any(r.score >= thresholds.get(r.entity_type, 0.0) for r in out) else []
+    if contextual or any(r.score >= thresholds.get(r.entity_type, 0.0) for r in out):
+        return out, contextual
+    return [], False
+
+
+def _add_recognizer_id(results: list, rec) -> None:
+    """Name the recognizer in each result's metadata where it does not (as AnalyzerEngine.analyze does)."""
+    from presidio_analyzer import RecognizerResult
+
+    for r in results:
+        meta = r.recognition_metadata if r.recognition_metadata is not None else {}
+        meta.setdefault(RecognizerResult.RECOGNIZER_NAME_KEY, rec.name)
+        meta.setdefault(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY, rec.id)
+        r.recognition_metadata = meta
+
+
+def _enhanced(analyzer: AnalyzerEngine, text: str, raw: list, entities: list[str], floor: float) -> list:
+    """What AnalyzerEngine.analyze returns for the text given the raw results of its recognizers: the NLP pipeline
+    runs once for the context words, and no recognizer runs again."""
+    from presidio_analyzer import EntityRecognizer
+
+    enhance = getattr(analyzer, "_enhance_using_context", None)
+    if enhance is None:  # another Presidio version: the analyzer runs the recognizers again
+        return analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
+    recognizers = analyzer.registry.get_recognizers(language=LANGUAGE, entities=entities, all_fields=False)
+    nlp_artifacts = analyzer.nlp_engine.process_text(text, LANGUAGE)
+    results = enhance(text, raw, nlp_artifacts, recognizers, None)
+    return EntityRecognizer.remove_duplicates([r for r in results if r.score >= floor])
 
 
 # --- phone numbers: only the regions a text holds enough digits for ----------------------------------
@@ -688,17 +708,21 @@ def _analyze(
 ) -> list[Finding]:
     """The findings of one text at or above their entity's threshold, sorted by span.
 
-    With `quick` (see _quick_recognizers), a text no recognizer flags has no findings without running the
-    analyzer's NLP pipeline, and one flagged only by context-free recognizers gets the analyzer's own filtering and
-    deduplication of their results; every other text goes through AnalyzerEngine.analyze unchanged.
+    With `quick` (see _quick_recognizers), each recognizer runs once: a text no recognizer flags has no findings
+    without running the analyzer's NLP pipeline, one flagged only by context-free recognizers gets the analyzer's own
+    filtering and deduplication of their results, and one flagged by a recognizer with context words gets the
+    analyzer's context enhancement of the same results (_enhanced). Without `quick`, AnalyzerEngine.analyze runs.
     """
-    results = _quick_results(quick, text, entities, thresholds) if quick is not None else None
-    if results is not None:
-        from presidio_analyzer import EntityRecognizer
-
-        results = EntityRecognizer.remove_duplicates([r for r in results if r.score >= floor])
-    else:
+    if quick is None:
         results = analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
+    else:
+        raw, contextual = _quick_results(quick, text, entities, thresholds)
+        if contextual:
+            results = _enhanced(analyzer, text, raw, entities, floor)
+        else:
+            from presidio_analyzer import EntityRecognizer
+
+            results = EntityRecognizer.remove_duplicates([r for r in raw if r.score >= floor])
     found = [
         Finding(r.entity_type, r.start, r.end, float(r.score), text[r.start : r.end])
         for r in results

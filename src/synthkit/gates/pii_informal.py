@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import re
 from dataclasses import dataclass
 
@@ -39,6 +41,8 @@ _PLACE_NAMES = frozenset(
     adelaide regina columbia marion trenton sherman vernon georgia virginia carolina dakota montana nevada
     kingston hamilton preston chester milan rome lima bali elba santiago diego francisco salvador""".split()
 )
+# Continents and regions that are also given names ("asia", "africa"); the place lists hold countries and cities.
+_REGIONS = frozenset("asia africa europe america americas australia oceania antarctica arabia scandinavia caribbean".split())
 # Short forms of English given names that the faker lists lack.
 _NICKNAMES = frozenset(
     """will may matt mike dave jim bob ben sam alex nick tony joe steve andy dan pete rob tim greg jeff ed liz kate
@@ -114,7 +118,8 @@ _WITH = re.compile(r"\bwith\s*$")
 # "sign in with okta", "pay with klarna", "continue with google": "with" after signing in or paying names a service
 _SERVICE_WITH = re.compile(
     r"\b(?:sign(?:s|ed|ing)?[\s-]*(?:in|on|up)|log(?:s|ged|ging)?[\s-]*(?:in|on)|login|signin|continue|pay(?:s|ing)?|paid|"
-    r"checkout|check\s+out|authenticate|register)\s+with\s*$"
+    r"checkout|check\s+out|authenticate|register|top(?:s|ped|ping)?[\s-]*up|fund(?:s|ed|ing)?|load(?:s|ed|ing)?|"
+    r"deposit(?:s|ed|ing)?|buy(?:s|ing)?|bought|purchas(?:e|es|ed|ing))\s+with\s*$"
 )
 # A capitalised word inside a sentence or after a colon ("hi Northwind team", "Customer: La app"): the writer
 # capitalises names
@@ -178,6 +183,8 @@ class LowerLexicon:
     joined: dict[str, tuple[tuple[str, ...], ...]]  # names of several word parts ("anne-marie"), by their longest part
     joined_keys: frozenset[str]
     everyday: frozenset[str]  # word parts of lower-cased first names that are everyday words too (and "s" forms)
+    places: frozenset[str]  # lower-cased words of places, cities, regions
+    kinds: dict[str, int]  # word -> the _IN_* bits of the word lists it is in (one look-up per word)
 
 
 def lower_lexicon(
@@ -187,11 +194,12 @@ def lower_lexicon(
     place_words = {w.lower() for phrases in places.values() for phrase in phrases for w in phrase}
     all_first, all_last = faker_names()
     # "someone else's", "theres", "on jan 28", "hi team": a function word, date or greeted group is no name
-    never = frozenset(_NOT_PEOPLE | (function_words(stop_words) - _NICKNAMES) | date_words() | set(GREETED))
+    never = frozenset(_NOT_PEOPLE | (function_words(stop_words) - _NICKNAMES) | date_words() | set(GREETED) | _KIN_PARTS)
     # a name that is no single token in lower case ("i̇de": a combining dot) can never match one
     low_first = frozenset(w for w in {w.lower() for w in first} | all_first | _NICKNAMES if _TOKEN.fullmatch(w)) - never
     low_last = frozenset(w for w in {w.lower() for w in last} | all_last if _TOKEN.fullmatch(w)) - never
-    words = common | _WORD_NAMES | _PLACE_NAMES | place_words | geo_places() | read_everyday()
+    place_names = frozenset(_PLACE_NAMES | _REGIONS | place_words | geo_places())
+    words = common | _WORD_NAMES | place_names | read_everyday()
     ambiguous = frozenset((low_first | low_last) & words)
     cased = frozenset(p for w in (*first, *(t.capitalize() for t in titles)) for p in _WORD.findall(w))
 
@@ -210,7 +218,26 @@ def lower_lexicon(
                 word_parts = tuple(_WORD.findall(form))
                 joined_lists.setdefault(max(word_parts, key=len), []).append(word_parts)
     joined = {k: tuple(v) for k, v in joined_lists.items()}
-    return LowerLexicon(low_first, low_last, ambiguous, never, first, cased, cased_last, plain, plain_words, plain_s, joined, frozenset(joined), parts(everyday))
+    everyday_parts, joined_keys = parts(everyday), frozenset(joined)
+    kinds = _word_kinds(plain_words, plain_s, joined_keys, everyday_parts, low_last)
+    return LowerLexicon(
+        low_first, low_last, ambiguous, never, first, cased, cased_last, plain, plain_words, plain_s, joined, joined_keys,
+        everyday_parts, place_names, kinds,
+    )  # fmt: skip
+
+
+# Bits of LowerLexicon.kinds: which word lists a lower-cased word is in.
+_IN_PLAIN, _IN_PLAIN_S, _IN_JOINED, _IN_EVERYDAY, _IN_CUE, _IN_KIN, _IN_LAST = (1 << k for k in range(7))
+
+
+def _word_kinds(plain_words, plain_s, joined_keys, everyday, last) -> dict[str, int]:
+    """Word -> the _IN_* bits of the screen's word lists it is in."""
+    kinds: dict[str, int] = {}
+    for bit, words in ((_IN_PLAIN, plain_words), (_IN_PLAIN_S, plain_s), (_IN_JOINED, joined_keys), (_IN_EVERYDAY, everyday),
+                       (_IN_CUE, _CUE_WORDS), (_IN_KIN, _KIN_PARTS), (_IN_LAST, last)):  # fmt: skip
+        for w in words:
+            kinds[w] = kinds.get(w, 0) | bit
+    return kinds
 
 
 def could_hold_name(text: str, lex: LowerLexicon) -> bool:
@@ -232,7 +259,7 @@ def could_hold_name(text: str, lex: LowerLexicon) -> bool:
 def forget_answers() -> None:
     """Drop the kept answers of could_hold_name (the end of a scan)."""
     _ANSWERS.clear()
-    _LAST_WORDS[:] = [None, []]
+    _LAST_WORDS[:] = [None, [], None, None]
 
 
 _ANSWERS: dict[str, bool] = {}
@@ -244,48 +271,71 @@ _NON_LETTERS = bytes(c if c < 128 and chr(c).isalpha() else 32 for c in range(25
 def letter_words(text: str) -> list[str]:
     """The text's runs of letters, lower-cased (as _WORD.findall(text.lower())); the last text's are kept."""
     if text is not _LAST_WORDS[0]:
-        lowered = text.lower()
-        words = lowered.encode().translate(_NON_LETTERS).decode().split() if text.isascii() else _WORD.findall(lowered)
-        _LAST_WORDS[:] = [text, words]
+        _read_words(text)
     return _LAST_WORDS[1]
 
 
-_LAST_WORDS: list = [None, []]
+def letter_word_set(text: str) -> set[str]:
+    """The set of letter_words(text), kept with them."""
+    if text is not _LAST_WORDS[0]:
+        _read_words(text)
+    if _LAST_WORDS[2] is None:
+        _LAST_WORDS[2] = set(_LAST_WORDS[1])
+    return _LAST_WORDS[2]
+
+
+def cased_letter_words(text: str) -> list[str]:
+    """The text's runs of letters as written (as _WORD.findall(text)), kept with letter_words."""
+    if text is not _LAST_WORDS[0]:
+        _read_words(text)
+    if _LAST_WORDS[3] is None:
+        _LAST_WORDS[3] = text.encode().translate(_NON_LETTERS).decode().split() if text.isascii() else _WORD.findall(text)
+    return _LAST_WORDS[3]
+
+
+def _read_words(text: str) -> None:
+    """Split the text into lower-cased letter runs once for every check that reads them (one text at a time)."""
+    lowered = text.lower()
+    words = lowered.encode().translate(_NON_LETTERS).decode().split() if text.isascii() else _WORD.findall(lowered)
+    _LAST_WORDS[:] = [text, words, None, None]
+
+
+_LAST_WORDS: list = [None, [], None, None]  # text, its lower-cased words, their set, its words as written
 
 
 def _could_hold_name(text: str, lex: LowerLexicon) -> bool:
     lows = letter_words(text)
-    low = set(lows)
     # capitalised rules: an upper-case letter and a listed first name or title as written, or an initial and a
     # listed surname
     if not text.islower():
-        ascii_text = text.isascii()
-        words = text.encode().translate(_NON_LETTERS).decode().split() if ascii_text else _WORD.findall(text)
+        words = cased_letter_words(text)
         if not lex.cased.isdisjoint(words):
             return True
-        initial = (_ASCII_INITIAL if ascii_text else _INITIAL).search(text) is not None  # "J. Smith": "J" upper case
+        initial = (_ASCII_INITIAL if text.isascii() else _INITIAL).search(text) is not None  # "J. Smith": "J" upper case
         if initial and not lex.cased_last.isdisjoint(words):
             return True
+    kinds = functools.reduce(operator.or_, map(lex.kinds.get, lows, itertools.repeat(0)), 0)
     # a plain listed name as find_lower_people reads it (a whole token, possessive cut off, or its "s" form): one
     # of one word is one of the text's words; one of several ("anne-marie") needs all its parts, then the tokens decide
-    if not lex.plain_words.isdisjoint(low):
+    if kinds & _IN_PLAIN:
         return True
-    s_forms = () if lex.plain_s.isdisjoint(low) else lex.plain_s.intersection(low)
-    if s_forms:  # "leons soccer practice": the next word is a person's thing, maybe mistyped
+    if kinds & _IN_PLAIN_S:  # "leons soccer practice": the next word is a person's thing, maybe mistyped
+        s_forms = lex.plain_s.intersection(lows)
         for w, n in zip(lows, lows[1:]):
             if w in s_forms and (n in _PERSON_ONLY_NOUNS or _as_cue_word(n, _PERSONAL_THINGS) in _PERSONAL_THINGS):
                 return True
-    keys = () if lex.joined_keys.isdisjoint(low) else lex.joined_keys.intersection(low)
-    if keys and any(all(p in low for p in word_parts) for k in keys for word_parts in lex.joined[k]):
-        for m in _TOKEN.finditer(text):
-            name = _POSSESSIVE_END.sub("", m.group()).lower()
-            if name in lex.plain or (name[-1:] == "s" and name[:-1] in lex.plain):
-                return True
-    if not lex.everyday.isdisjoint(low) and not _CUE_WORDS.isdisjoint(low):
+    if kinds & _IN_JOINED:
+        low = letter_word_set(text)
+        if any(all(p in low for p in word_parts) for k in lex.joined_keys.intersection(low) for word_parts in lex.joined[k]):
+            for m in _TOKEN.finditer(text):
+                name = _POSSESSIVE_END.sub("", m.group()).lower()
+                if name in lex.plain or (name[-1:] == "s" and name[:-1] in lex.plain):
+                    return True
+    if kinds & _IN_EVERYDAY and kinds & _IN_CUE:
         # an everyday-word name right after a cue's last word, before "s" and a person's noun ("will's birthday"),
         # or in its "s" form before a noun only people have ("wills birthday")
         n = len(lows)
-        for w in lex.everyday.intersection(low):
+        for w in lex.everyday.intersection(lows):
             i = lows.index(w)
             while True:
                 if i and lows[i - 1] in _CUE_LAST:
@@ -297,7 +347,7 @@ def _could_hold_name(text: str, lex: LowerLexicon) -> bool:
                     i = lows.index(w, i + 1)
                 except ValueError:
                     break
-    if _KIN_PARTS.isdisjoint(low) or lex.last.isdisjoint(low):
+    if not (kinds & _IN_KIN and kinds & _IN_LAST):
         return False
     return any(a in _KIN_PARTS and b in lex.last for a, b in zip(lows, lows[1:]))
 
@@ -349,7 +399,8 @@ _PERSONAL_THINGS = _PERSON_NOUNS | frozenset(
     toy toys clothes shoes bag keys wallet laptop computer ipad tablet appointment surgery checkup therapy treatment
     medicine medication meds pills present presents gifts dinner lunch breakfast pickup dropoff ride rides visit
     flight plane bus lessons tutor tutoring camp daycare club concert show match race test exam grades report
-    application order package delivery number address mail messages texts voicemail""".split()
+    application order package delivery number address mail messages texts voicemail surprise bbq barbecue cookout
+    celebration retirement farewell reunion accomplishments achievements life career biography quotes""".split()
 )
 # Words after "X's" that make X a business, not a person ("is denny's open", "macy's hours", "trader joe's near me").
 _BUSINESS_AFTER = frozenset(
@@ -399,6 +450,89 @@ def _business_after(after: str) -> bool:
     """The text after "X's" reads as a business: nothing, a place word or a verb of trade ("is denny's open")."""
     m = _FOLLOWER.match(after.lstrip())
     return m is None or m.group().lower() in _BUSINESS_AFTER
+
+
+# --- businesses, venues, places and titles that hold a name ------------------------------------------------------
+#
+# "does bill's house of chop suey take reservations", "for smith's at 6:15", "is kaya busy", "heinz field", "in beverly
+# hills", "san antonio", "harry potter trivia", "from marc 2nd", "what timezone reno is in": a name word there is part
+# of a business, venue, place or title. A strong, kin or contact cue ("call mark", "my name is sally") still makes it
+# a person.
+
+# Nouns right after a name (or a first and last name) that make the words a venue, business, place or work title.
+_VENUE_NOUNS = frozenset(
+    """hills hill heights field fields forest forests park parks stadium arena center centre mall plaza square street
+    avenue boulevard road bridge tunnel airport station terminal harbor harbour port bay beach lake lakes river
+    island islands valley canyon mountain mountains national county city town village falls springs bank banks
+    hotel hotels inn motel resort casino steakhouse steakhouses grill grille cafe café diner bar pub tavern bistro
+    brasserie kitchen restaurant restaurants pizzeria pizza pizzas bakery deli market supermarket store stores shop
+    shops outlet pharmacy brewery winery theater theatre cinema museum gallery zoo aquarium gym spa salon clinic
+    hospital university college academy institute airlines airline airways foods cinemas books book trivia movie
+    movies film films series novel novels saga franchise trilogy""".split()
+)  # fmt: skip
+# Words before a name that make it part of a place name ("san antonio", "st louis", "fort worth", "lake placid").
+_PLACE_PREFIXES = frozenset("san santa santo sao st saint ste fort ft port mount mt lake los las palo cape".split())
+# Things places have, anywhere in a text: a weakly cued name there is a place ("visa for crete", "what timezone reno
+# is in", "traffic to fred meyer"); words of travel right before a name that is a place too ("visiting asia soon").
+_PLACE_CONTEXT = re.compile(
+    r"\b(?:time\s*zones?|weather|forecast|temperature|visas?|population|capital|currency|traffic|directions|distance|"
+    r"located|miles|kilometers|km|airports?|airlines?)\b"
+)
+_TRAVEL_BEFORE = re.compile(
+    r"\b(?:visit(?:s|ing|ed)?|travel(?:s|l?ing|l?ed)?(?:\s+to)?|trip\s+to|vacation(?:ing)?\s+in|"
+    r"(?:go|going|went|head|headed|heading|move|moving|moved|fly|flying|flew|drive|driving|drove)\s+(?:to|into))\s*$"
+)
+# Words that make a text about a venue or business: "X and Y" there is its name ("for smith and wollensky").
+_VENUE_CONTEXT = re.compile(r"\b(?:reservations?|reserve[ds]?|reserving|table\s+for|restaurants?|menu|busy|reviews?|ratings?|open|opens|hours)\b")
+# What a business is or does, right after its name: "is kaya busy", "does cielo take reservations", "does ruth chris
+# in charlotte allow you to make a reservation", "does cielo have good reviews".
+_BUSINESS_PREDICATE = re.compile(
+    r"(?:['’]s)?\s+(?:[a-z']+\s+){0,3}?(?:(?:busy|crowded|packed|open|opens|closed|closes)\b|"
+    r"(?:take|takes|accept|accepts|allow|allows|do|does|offer|offers)\s+(?:[a-z']+\s+){0,4}?"
+    r"(?:reservations?|walk-?ins|delivery|takeout|take-out)\b|"
+    r"(?:have|has|get|gets)\s+(?:[a-z']+\s+){0,2}?(?:reviews|ratings|stars)\b)"
+)
+_ORDINAL_AFTER = re.compile(r"\s+\d{1,2}(?:st|nd|rd|th)\b")  # "from marc 2nd to 4th": a mistyped month
+_AND_OTHER = re.compile(r"\s*(?:and|&|n)\s+([^\W\d_]+)")
+_AND_PERSONS = frozenset("i me myself us we her him his them their my your you our".split())
+
+
+def _personal_thing_after(rest: str) -> bool:
+    """One of the first two words of rest (the text after "X's") is a thing a person has ("real name", "new car")."""
+    return any(_untypo(w.lower(), _PERSONAL_THINGS) in _PERSONAL_THINGS for w in _WORD.findall(rest[:40])[:2])
+
+
+def _word_after(text: str, pos: int) -> str:
+    """The lower-cased word after position pos, past a possessive 's ("" at the end or before a digit)."""
+    rest = text[pos:]
+    if rest[:2] in ("'s", "’s"):
+        rest = rest[2:]
+    m = _FOLLOWER.match(rest.lstrip())
+    return m.group().lower() if m else ""
+
+
+def _part_of_venue(text: str, tokens: list, i: int, name_end: int, cue: str | None, lex: LowerLexicon) -> bool:
+    """The name word at tokens[i] (ending at name_end, its surname included) names a business, venue, place or work."""
+    if _word_after(text, tokens[i][1]) in _VENUE_NOUNS or _word_after(text, name_end) in _VENUE_NOUNS or _ORDINAL_AFTER.match(text, name_end):
+        return True  # "heinz field", "beverly hills", "peter luger steakhouse", "harry potter trivia", "marc 2nd"
+    if i and tokens[i - 1][2].lower() in _PLACE_PREFIXES and text[tokens[i - 1][1] : tokens[i][0]] == " ":
+        return True  # "san antonio"
+    if cue in ("strong", "contact"):
+        return False
+    if i and tokens[i - 1][2].lower() == "at" and text[tokens[i - 1][1] : tokens[i][0]] == " ":
+        return True  # "a table for chris at stella maris"
+    if _BUSINESS_PREDICATE.match(text, name_end):
+        return True  # "is kaya busy", "does cielo take reservations"
+    low = text.lower()
+    if _PLACE_CONTEXT.search(low):
+        return True  # "visa for crete", "what timezone reno is in"
+    if tokens[i][2].lower() in lex.places and _TRAVEL_BEFORE.search(low, 0, tokens[i][0]):
+        return True  # "visiting asia soon", "going to florence" (not "visiting kenneth")
+    other = _AND_OTHER.match(text, name_end)
+    if other and _VENUE_CONTEXT.search(low):
+        word = other.group(1).lower()
+        return word not in lex.first and word not in _AND_PERSONS  # "for smith and wollensky", not "joe and i"
+    return False
 
 
 def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerLexicon, taken: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
@@ -453,18 +587,21 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
         verb_word = tokens[verb_at][2].lower() if verb_at < len(tokens) else ""
         verb_spaced = bool(verb_word) and text[tokens[verb_at - 1][1] : tokens[verb_at][0]] == " "
         score = 0.0
+        bare_possessive = False
         if possessive:
-            noun = _WORD.match(after.lstrip("'’s").lstrip()) if after else None
+            thing = after.lstrip("'’s").lstrip()
+            noun = _WORD.match(thing)
             noun_word = noun.group().lower() if noun else ""
             if i and tokens[i - 1][2].lower() in _PLACE_PREPOSITIONS and noun_word not in _PERSON_NOUNS:
                 i += 1
                 continue  # "a table at sammy's crab shack", "a charge from dave's video": a business
-            if noun_word in _PERSON_NOUNS:
+            house_of = noun_word == "house" and _word_after(thing, noun.end()) == "of"
+            if noun_word in _PERSON_NOUNS and not house_of:  # not "bill's house of chop suey"
                 score = 0.6 if ambiguous else 0.75
-            elif not ambiguous and (s_possessive or not _business_after(after.lstrip("'’s"))):
-                score = 0.6  # "maya's playlist", "leons soccer practice"; not "is denny's open"
-            elif not ambiguous:
-                score = 0.4
+            elif not ambiguous and (s_possessive or _personal_thing_after(thing)) and not house_of:
+                score = 0.6  # "maya's playlist", "leons soccer practice", "harry's real name"
+            else:
+                bare_possessive = True  # "for smith's at 6:15", "is denny's open", "trader joe's": a business
         if not possessive and _SERVICE_WITH.search(prefix):
             i += 1
             continue  # "sign in with okta", "pay with klarna": a service
@@ -484,6 +621,14 @@ def find_lower_people(text: str, tokens: list[tuple[int, int, str]], lex: LowerL
             or (not possessive and _untypo(verb_word, _SUBJECT_VERBS) in _SUBJECT_VERBS and verb_spaced)
         ):  # fmt: skip
             cue = "weak"
+        if pair_end is not None and text[pair_end : pair_end + 2] in ("'s", "’s"):
+            bare_possessive = not _personal_thing_after(text[pair_end + 2 :])  # "jimmy john's reservations"; not "john smith's car"
+        if bare_possessive and cue not in ("strong", "contact"):
+            i += 1
+            continue
+        if not (possessive and not bare_possessive) and _part_of_venue(text, tokens, i, pair_end or poss_end, cue, lex):
+            i += 1
+            continue
         follows = possessive or pair_end is not None or _follower_ok(text, end)
         if cue == "strong":
             score = max(score, 0.55 if ambiguous and follows else 0.8 if not ambiguous else 0.0)
@@ -627,9 +772,14 @@ NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, *_ZERO_LETTERS, "double", "t
 _ANY_DIGIT = re.compile(r"\d")
 
 
-def may_hold_spoken_phone(text: str, words: set[str]) -> bool:
-    """False only when the text cannot match PHONE_WORD_SCREEN: no digit and no number word among its lower-cased words."""
-    return not NUMBER_WORDS.isdisjoint(words) or _ANY_DIGIT.search(text) is not None
+def may_hold_spoken_phone(text: str) -> bool:
+    """False only when the text cannot match PHONE_WORD_SCREEN: no digit, and (an ASCII text) no three number words in a
+    row among its letter runs (only gap characters lie between the screen's words), or no number word at all."""
+    if NUMBER_WORDS.isdisjoint(letter_words(text)):
+        return _ANY_DIGIT.search(text) is not None
+    if not text.isascii():  # Unicode case folding ("ſix" matches "six"): the number word check only
+        return True
+    return b"\x01\x01\x01" in bytes(w in NUMBER_WORDS for w in letter_words(text)) or _ANY_DIGIT.search(text) is not None
 
 
 PHONE_WORD_SCREEN = re.compile(rf"\d|\b(?:{_ANY_NUMBER_WORD})(?:[\s,.\-()/+]+(?:{_ANY_NUMBER_WORD})\b){{2}}", re.IGNORECASE)
@@ -737,13 +887,26 @@ def spoken_phone_runs(text: str) -> list[tuple[int, int, float]]:
     return out
 
 
+def span_results(recognizer, entity: str, spans: list[tuple[int, int, float]]) -> list:
+    """Presidio RecognizerResults of one recognizer for (start, end, score) spans, named by the recognizer's class."""
+    from presidio_analyzer import AnalysisExplanation, RecognizerResult
+
+    name = type(recognizer).__name__
+    meta_name, meta_id = RecognizerResult.RECOGNIZER_NAME_KEY, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+    return [
+        RecognizerResult(entity, s, e, score, analysis_explanation=AnalysisExplanation(name, score),
+                         recognition_metadata={meta_name: recognizer.name, meta_id: recognizer.id})
+        for s, e, score in spans
+    ]  # fmt: skip
+
+
 def informal_recognizers(words) -> list:
     """Presidio recognizers for spelled-out email addresses and phone numbers in words (Presidio imported lazily).
 
     Args:
         words: a callable returning (lower-cased everyday words, lower-cased first names), called on first use.
     """
-    from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+    from presidio_analyzer import LocalRecognizer
 
     class _Informal(LocalRecognizer):
         ENTITY = ""
@@ -760,17 +923,7 @@ def informal_recognizers(words) -> list:
         def analyze(self, text, entities, nlp_artifacts=None):
             if self.ENTITY not in entities:
                 return []
-            return [
-                RecognizerResult(
-                    self.ENTITY, s, e, score,
-                    analysis_explanation=AnalysisExplanation(type(self).__name__, score),
-                    recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                    },
-                )
-                for s, e, score in self.spans(text)
-            ]  # fmt: skip
+            return span_results(self, self.ENTITY, self.spans(text))
 
     class InformalEmailRecognizer(_Informal):
         ENTITY = "EMAIL_ADDRESS"
