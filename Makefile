@@ -26,7 +26,7 @@ $(UV):
 	touch $@
 
 setup: .venv/.synced
-	@$(BIN)/python -m compileall -q src stages >/dev/null
+	@$(BIN)/python -m compileall -q src stages
 
 repro: setup
 	PATH="$(BIN):$$PATH" dvc repro dvc.yaml

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -30,10 +29,8 @@ LONG_FIRST = ["test_examples_e2e.py", "test_e2e.py", "llm/test_generate_e2e.py",
 
 def pytest_collection_modifyitems(config, items):
     """Items of the LONG_FIRST modules first, in that order; the rest keep their collection order."""
-    here = Path(__file__).parent
-
     def rank(item) -> int:
-        rel = Path(str(item.path)).relative_to(here).as_posix() if Path(str(item.path)).is_relative_to(here) else ""
+        rel = item.nodeid.split("::")[0].removeprefix("tests/")
         return LONG_FIRST.index(rel) if rel in LONG_FIRST else len(LONG_FIRST)
 
     items.sort(key=rank)

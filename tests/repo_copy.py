@@ -80,6 +80,6 @@ def built_copy(dst: Path) -> Path:
             run(["dvc", "repro", "dvc.yaml"], base)
             (base / ".built").write_text("")
     # DVC's own state (.dvc/tmp: locks, hashes keyed by inode) stays behind: the copy's files are new inodes
-    ignore = lambda d, names: {"tmp"} if Path(d) == base / ".dvc" else ({".built"} if Path(d) == base else set())  # noqa: E731
-    shutil.copytree(base, dst, symlinks=True, ignore=ignore, dirs_exist_ok=True)
+    left = {base: {".built"}, base / ".dvc": {"tmp"}}
+    shutil.copytree(base, dst, symlinks=True, ignore=lambda d, names: left.get(Path(d), set()), dirs_exist_ok=True)
     return dst

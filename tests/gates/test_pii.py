@@ -359,6 +359,26 @@ def test_prescreen_applies_only_when_provably_lossless(analyzer, entities, analy
     assert found == scan_pii(texts, _params(prescreen=False, **entities), analyzer)
 
 
+class _WithoutContextStep(_Counting):
+    """A Presidio analyzer without the context-enhancement step the quick path reuses (another Presidio version)."""
+
+    def __getattr__(self, name):
+        if name == "_enhance_using_context":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_without_presidios_context_step_a_flagged_text_gets_the_full_analyzer_pass(analyzer):
+    texts = ["no digits or at-signs here.", "call me on 212-555-0199 tomorrow", "mail a@example.com from 10.0.0.1",
+             "my name is sally and my number is 0161 496 0000"]
+    entities = {"EMAIL_ADDRESS": (0.5, "reject"), "PHONE_NUMBER": (0.4, "redact"), "IP_ADDRESS": (0.5, "reject"), "PERSON": (0.5, "redact")}
+    without = _WithoutContextStep(analyzer)
+    found = scan_pii(texts, _params(**entities), without)
+    assert without.calls >= 2  # each flagged text with a context-word recognizer's result went through analyze()
+    assert found == scan_pii(texts, _params(**entities), analyzer) == scan_pii(texts, _params(prescreen=False, **entities), analyzer)
+    assert [bool(f) for f in found] == [False, True, True, True]
+
+
 @pytest.mark.parametrize("text", ["blocked from dead:beef::cafe", "blocked from cafe::", "blocked from ::"])
 def test_prescreen_keeps_ipv6_without_digits(analyzer, text):
     for prescreen in (True, False):

@@ -614,18 +614,14 @@ def _add_recognizer_id(results: list, rec) -> None:
         r.recognition_metadata = meta
 
 
-def _enhanced(analyzer: AnalyzerEngine, text: str, raw: list, entities: list[str], floor: float) -> list:
-    """What AnalyzerEngine.analyze returns for the text given the raw results of its recognizers: the NLP pipeline
-    runs once for the context words, and no recognizer runs again."""
-    from presidio_analyzer import EntityRecognizer
-
+def _enhanced(analyzer: AnalyzerEngine, text: str, raw: list, entities: list[str]) -> list | None:
+    """The raw results of the recognizers after the analyzer's context enhancement (the NLP pipeline runs once for
+    the context words, no recognizer runs again), or None when this Presidio has no such step to reuse."""
     enhance = getattr(analyzer, "_enhance_using_context", None)
-    if enhance is None:  # another Presidio version: the analyzer runs the recognizers again
-        return analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
+    if enhance is None:
+        return None
     recognizers = analyzer.registry.get_recognizers(language=LANGUAGE, entities=entities, all_fields=False)
-    nlp_artifacts = analyzer.nlp_engine.process_text(text, LANGUAGE)
-    results = enhance(text, raw, nlp_artifacts, recognizers, None)
-    return EntityRecognizer.remove_duplicates([r for r in results if r.score >= floor])
+    return enhance(text, raw, analyzer.nlp_engine.process_text(text, LANGUAGE), recognizers, None)
 
 
 # --- phone numbers: only the regions a text holds enough digits for ----------------------------------
@@ -713,16 +709,16 @@ def _analyze(
     filtering and deduplication of their results, and one flagged by a recognizer with context words gets the
     analyzer's context enhancement of the same results (_enhanced). Without `quick`, AnalyzerEngine.analyze runs.
     """
-    if quick is None:
+    results = None
+    if quick is not None:
+        raw, contextual = _quick_results(quick, text, entities, thresholds)
+        results = _enhanced(analyzer, text, raw, entities) if contextual else raw
+    if results is None:  # no quick path, or a Presidio without the context step: the analyzer runs
         results = analyzer.analyze(text=text, language=LANGUAGE, entities=entities, score_threshold=floor)
     else:
-        raw, contextual = _quick_results(quick, text, entities, thresholds)
-        if contextual:
-            results = _enhanced(analyzer, text, raw, entities, floor)
-        else:
-            from presidio_analyzer import EntityRecognizer
+        from presidio_analyzer import EntityRecognizer
 
-            results = EntityRecognizer.remove_duplicates([r for r in raw if r.score >= floor])
+        results = EntityRecognizer.remove_duplicates([r for r in results if r.score >= floor])
     found = [
         Finding(r.entity_type, r.start, r.end, float(r.score), text[r.start : r.end])
         for r in results
