@@ -173,6 +173,33 @@ def test_exempt_keeps_only_the_flagged_labels_candidates_for_the_kinds_seen_in_r
     )  # label b's doubled word and label a's other finding still reject
 
 
+def test_exempt_never_lets_the_pii_gates_findings_through_even_when_real_texts_hold_them():
+    rates = {
+        "pii": {"a": {"kinds": {"pii_person": 3}}},
+        "critic": {"a": {"kinds": {"critic_boilerplate": 2}}},
+    }
+    exempted: Counter = Counter()
+
+    def pii(frame):
+        return [Verdict("pii_person", "PERSON") if "bob" in t else KEEP for t in frame["text"]]
+
+    def critic(frame):
+        return [Verdict("critic_boilerplate", "as an ai") if "ai" in t else KEEP for t in frame["text"]]
+
+    gates = dict(
+        exempting(
+            [("pii", pii), ("critic", critic)],
+            rates,
+            [("pii", "a"), ("critic", "a")],
+            exempted,
+        )
+    )
+    frame = pl.DataFrame({"text": ["call bob", "as an ai"], "label": ["a", "a"]})
+    assert [v.reason for v in gates["pii"](frame)] == ["pii_person", None]
+    assert [v.reason for v in gates["critic"](frame)] == [None, None]
+    assert exempted == Counter({("critic", "a"): 1})
+
+
 def test_candidate_rates_follow_the_gate_order_and_flag_a_label_mix_shift():
     cands = pl.DataFrame({"label": ["a"] * 10 + ["b"] * 10 + ["c"] * 10})
     rejects = pl.DataFrame(

@@ -5,6 +5,8 @@ label: it would strip that label's real-looking candidates and shift the label m
 what follows: warn (one line on stderr), fail (the stage stops after writing the report) or exempt: a candidate of
 that label that the gate rejects for a finding of a kind the gate also found in the label's real texts (finding_kind:
 the reason, plus the sub-check or the predicted label where the reason has one) is kept; other findings still reject.
+The PII gate is never exempted: personal data in a label's real texts is no reason to let it into the training set
+(it is still measured, reported and warned about, and `fail` still stops).
 Pool texts carry no labels; each is attributed to the label the task type gives it (classification: the seed
 student's prediction), or to ALL when the type has none.
 """
@@ -23,6 +25,7 @@ from synthkit.gates.base import KEEP, Verdict
 ALL = "*"  # the label of texts with none (task types with targets)
 # a gate as it judges real text: one verdict per row, None for a row it does not judge
 RealGate = tuple[str, Callable[[pl.DataFrame], list[Verdict | None]]]
+NEVER_EXEMPT = frozenset({"pii"})  # governance gates: what real text holds is no licence for candidates
 _SUB = re.compile(r"^(?:(\w+):|(predicted=\S+))")
 
 
@@ -161,7 +164,8 @@ def exempting(
     exempted: Counter,
 ) -> list:
     """The filter gates with exemptions: a candidate of a flagged (gate, label) rejected for a finding kind the gate
-    also found in that label's real texts is kept (counted in `exempted` per (gate, label))."""
+    also found in that label's real texts is kept (counted in `exempted` per (gate, label)); never the PII gate's."""
+    flagged = [(g, lab) for g, lab in flagged if g not in NEVER_EXEMPT]
     kinds = {(g, lab): set(rates[g][lab]["kinds"]) for g, lab in flagged}
     names = {g for g, _ in flagged}
 
@@ -287,6 +291,8 @@ def calibration_report(
                 "examples": rates[g][lab]["examples"],
                 **(
                     {"exempted_candidates": exempted.get((g, lab), 0)}
+                    if params.action == "exempt" and g not in NEVER_EXEMPT
+                    else {"exempted_candidates": 0, "not_exempted": "personal data stays out of the training set"}
                     if params.action == "exempt"
                     else {}
                 ),
