@@ -42,7 +42,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from synthkit.byod import derive_spec  # noqa: E402
+from synthkit.byod import derive_spec, label_conflicts  # noqa: E402
 from synthkit.config import Columns, Params  # noqa: E402
 from synthkit.schemas import Example, rows_to_frame  # noqa: E402
 from synthkit.dedupe import dedupe, verbatim_overlap  # noqa: E402
@@ -169,8 +169,12 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         keep = lambda rs: [{"text": r["text"], "label": r["label"]} for r in rs]  # noqa: E731
-        seeds, *_ = load_labeled(write_jsonl(keep(seeds_raw), tmp / "seeds.jsonl"), "seed", cols, labels)
-        eval_, *_ = load_labeled(write_jsonl(keep(eval_raw), tmp / "eval.jsonl"), "eval", cols, labels)
+        files = {"seed": write_jsonl(keep(seeds_raw), tmp / "seeds.jsonl"), "eval": write_jsonl(keep(eval_raw), tmp / "eval.jsonl")}
+        # what `synthkit init` writes for these files: prepare.conflicts drop when a text carries two labels
+        conflicts = {split: label_conflicts(path, cols)[0] for split, path in files.items()}
+        settings = params.prepare.model_copy(update={"columns": cols, "conflicts": "drop" if any(conflicts.values()) else params.prepare.conflicts})
+        seeds, _, seed_dropped = load_labeled(files["seed"], "seed", settings, labels)
+        eval_, _, eval_dropped = load_labeled(files["eval"], "eval", settings, labels)
         pool = load_unlabeled(write_jsonl([{"text": r["text"]} for r in pool_raw], tmp / "pool.jsonl"), cols)
     t0 = time.perf_counter()
     check_quotas(params.generate)
@@ -201,6 +205,7 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
     by_round = {str(r): {"rows": part.height, "accuracy": accuracy(part)} for (r,), part in sorted(pl_cands.group_by("round"))}
     out = {
         "draw": draw, "seeds": seeds.height, "pool": pool.height, "eval": eval_.height,
+        "prepare_conflicts": {"policy": settings.conflicts, "texts": conflicts, "rows_dropped": {"seed": seed_dropped, "eval": eval_dropped}},
         "candidates": candidates.height, "validated": validated.height, "filtered": filtered.height, "deduped": deduped.height,
         "synthetic_in_mix": metrics["train_rows"]["synthetic_in_mix"], "pseudo_label_accuracy": accuracy(pl_rows),
         # pseudo-labels among the candidates, grouped by the round each text was first taken, and after the filter gates

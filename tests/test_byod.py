@@ -120,6 +120,7 @@ def test_init_makes_a_new_project_folder_and_keeps_the_params_comments(tmp_path,
     assert (folder / params.prepare.seeds).resolve() == seeds.resolve() and (folder / params.prepare.unlabeled).resolve() == pool.resolve()
     assert params.prepare.columns.label == "intent" and params.generate.backends == ["pseudo_label", "seed_variation"]
     assert params.mix.synthetic_ratio == "auto" and params.generate.quotas == {"seed_variation": 1000}
+    assert params.prepare.conflicts == "error"  # no text of these files carries two labels
     root_comments = [line.split("#", 1)[1] for line in (repo / "params.yaml").read_text().splitlines() if "#" in line]
     assert all(c in text for c in root_comments)  # every comment of the repository's params survives
     stages = yaml.safe_load((folder / "dvc.yaml").read_text())["stages"]
@@ -135,6 +136,24 @@ def test_init_makes_a_new_project_folder_and_keeps_the_params_comments(tmp_path,
     assert bad.exit_code == 2 and "'nope' not found" in bad.output
     outside = runner.invoke(app, [*args, "--dir", str(tmp_path / "elsewhere")])
     assert outside.exit_code == 2 and "inside the repository" in outside.output
+
+
+def test_init_on_files_where_a_text_carries_two_labels_says_so_and_writes_conflicts_drop(tmp_path, repo):
+    from synthkit.prepare import load_labeled
+
+    seeds = _write(tmp_path / "seeds.csv", _labeled())
+    rows = _labeled() + [{"utterance": "My transfer failed!", "intent": "card_lost"}]  # "my transfer failed" is transfer_fail
+    evalf = _write(tmp_path / "eval.jsonl", rows)
+    res = CliRunner().invoke(app, ["init", str(seeds), "--eval", str(evalf), "--name", "clash"])
+    assert res.exit_code == 0, res.output
+    warning = [line for line in res.output.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and str(evalf) in warning[0] and "1 text(s)" in warning[0] and "row 19" in warning[0]
+    assert "prepare.conflicts: drop" in warning[0]
+    folder = repo / "projects" / "clash"
+    params = Params.model_validate(yaml.safe_load((folder / "params.yaml").read_text()))
+    assert params.prepare.conflicts == "drop"
+    loaded = load_labeled(evalf, "eval", params.prepare, sorted(TOPICS))
+    assert loaded.conflicts == 2 and loaded.frame.height == len(rows) - 2  # both copies of the text are left out
 
 
 def test_init_params_text_edits_values_in_place():

@@ -11,6 +11,7 @@ from synthkit.errors import InputError
 from synthkit.io import _iter_records, read_records, read_yaml
 from synthkit.schemas import RawLabeled
 from synthkit.spec import Spec
+from synthkit.textnorm import normalize_text
 
 TEXT_NAMES = ("text", "utterance", "sentence", "query", "message", "content", "body", "question", "input")
 LABEL_NAMES = ("label", "intent", "category", "class", "target", "topic", "labels")
@@ -52,6 +53,23 @@ def infer_columns(path: str | Path, text: str | None = None, label: str | None =
 def labels_of(path: str | Path, columns: Columns) -> list[str]:
     """Sorted distinct labels of a labeled file; a column the mapping names but the file lacks is an InputError."""
     return sorted({rec.label for _, rec in read_records(path, RawLabeled, columns.model_dump())})
+
+
+def label_conflicts(path: str | Path, columns: Columns) -> tuple[int, str | None]:
+    """Texts of a labeled file that carry more than one label once normalised as prepare normalises them, and the
+    first such pair of rows described in words (None when there is none)."""
+    first: dict[str, tuple[int, str]] = {}
+    labels: dict[str, set[str]] = {}
+    example = None
+    for rowno, rec in read_records(path, RawLabeled, columns.model_dump()):
+        norm = normalize_text(rec.text)
+        if not norm:
+            continue
+        row0, label0 = first.setdefault(norm, (rowno, rec.label))
+        labels.setdefault(norm, set()).add(rec.label)
+        if example is None and rec.label != label0:
+            example = f"row {rowno} is row {row0}'s text with label {rec.label!r} instead of {label0!r}"
+    return sum(len(v) > 1 for v in labels.values()), example
 
 
 def load_definitions(path: str | Path | None) -> dict[str, str]:
@@ -123,10 +141,13 @@ def set_values(text: str, values: dict[str, Any], source: str = "params.yaml") -
     return "\n".join(lines) + "\n"
 
 
-def init_values(columns: Columns, seeds: str, eval_: str | None, unlabeled: str | None) -> dict[str, Any]:
+def init_values(columns: Columns, seeds: str, eval_: str | None, unlabeled: str | None, conflicts: bool = False) -> dict[str, Any]:
     """The params `synthkit init` sets for a new dataset (paths relative to the project folder): the input files, the
-    column mapping and the template-free backends, at the settings of the README's public-data benchmark."""
+    column mapping and the template-free backends, at the settings of the README's public-data benchmark; with
+    conflicts (a text of the seeds or the eval file under two labels), prepare.conflicts drop."""
     values: dict[str, Any] = {f"prepare.columns.{k}": v for k, v in columns.model_dump().items() if k != "target"}
+    if conflicts:
+        values["prepare.conflicts"] = "drop"
     pool = unlabeled or seeds  # without a pool: the seeds stand in for the production sample
     values.update({"prepare.seeds": seeds, "prepare.production": pool, "prepare.unlabeled": pool})
     if eval_ is not None:
@@ -136,11 +157,12 @@ def init_values(columns: Columns, seeds: str, eval_: str | None, unlabeled: str 
     return values
 
 
-def init_params_text(base_text: str, columns: Columns, seeds: str, eval_: str | None, unlabeled: str | None, source: str = "params.yaml") -> str:
+def init_params_text(base_text: str, columns: Columns, seeds: str, eval_: str | None, unlabeled: str | None, source: str = "params.yaml",
+                     conflicts: bool = False) -> str:
     """params.yaml for a new project: the repository's params.yaml text (comments kept) with init_values set; validated."""
     import yaml
 
-    text = set_values(base_text, init_values(columns, seeds, eval_, unlabeled), source)
+    text = set_values(base_text, init_values(columns, seeds, eval_, unlabeled, conflicts), source)
     header = "# Written by `synthkit init` from the repository's params.yaml: the input files, the columns and the backends are\n" \
              "# set for your data; every other knob is the documented default.\n"
     try:

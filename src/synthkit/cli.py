@@ -129,7 +129,7 @@ def init(
     import yaml
 
     from synthkit import dag
-    from synthkit.byod import derive_spec, infer_columns, init_params_text, labels_of, load_definitions
+    from synthkit.byod import derive_spec, infer_columns, init_params_text, label_conflicts, labels_of, load_definitions
     from synthkit.errors import InputError
     from synthkit.io import read_records, write_text
     from synthkit.schemas import RawUnlabeled
@@ -158,9 +158,11 @@ def init(
         if unlabeled is not None:
             read_records(unlabeled, RawUnlabeled, {"text": columns.text, "channel": columns.channel})  # the text column must exist
         spec = derive_spec(labels, load_definitions(definitions), name=name, source=data)
+        conflicts = {p: label_conflicts(p, columns) for p in (data, eval_file) if p is not None}
+        conflicts = {p: c for p, c in conflicts.items() if c[0]}
         rel = lambda p: os.path.relpath(Path(p).resolve(), target) if p is not None else None  # noqa: E731
         params = init_params_text((repo / "params.yaml").read_text(encoding="utf-8"), columns, rel(data), rel(eval_file), rel(unlabeled),
-                                  source=str(repo / "params.yaml"))
+                                  source=str(repo / "params.yaml"), conflicts=bool(conflicts))
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -175,6 +177,9 @@ def init(
     shown = target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target
     backends = yaml.safe_load(params)["generate"]["backends"]
     typer.echo(f"columns: text={columns.text!r} label={columns.label!r}; {len(labels)} labels")
+    for p, (n, example) in conflicts.items():
+        typer.echo(f"warning: {p}: {n} text(s) carry more than one label ({example}); params.yaml sets prepare.conflicts: drop, "
+                   "so prepare leaves every copy of them out (fix the file and set it back to error to keep them)", err=True)
     typer.echo(f"wrote {shown}/: spec.yaml, params.yaml, dvc.yaml, data/review/decisions.csv. Next:")
     typer.echo(f"  1. {shown}/spec.yaml: write a real definition for each label (the consistency and critic gates and any LLM backend read them)")
     if eval_file is None:

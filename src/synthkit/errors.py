@@ -46,6 +46,11 @@ class InputError(Exception):
         where = self.file if row is None else f"{self.file}: row {row}"
         what = message if self.field is None else f"field '{self.field}': {message}"
         super().__init__(one_line(f"{where}: {what}"))
+        self._init_args = (str(file), message, row, field)
+
+    def __reduce__(self):
+        # rebuilt from its own arguments: raised in a worker process, it reaches the stage as the same one line
+        return (type(self), self._init_args)
 
 
 class ServiceError(Exception):
