@@ -321,7 +321,7 @@ def main() -> None:
             result[f"{name}.leakage_found"] = leak["verbatim"]
             result[f"{name}.leakage_detail"] = leak
         result[f"{name}.runs"] = runs
-        print(f"{name}: uplift {result[f'{name}.uplift_mean']:+.4f} +- {result[f'{name}.uplift_std']:.4f}, wall {wall}s", flush=True)
+        print(f"{name}: uplift {result[f'{name}.uplift_mean']:+.4f} +- {result[f'{name}.uplift_std']:.4f}, wall {'unknown (from a log)' if wall is None else f'{wall:.1f} s'}", flush=True)
         for student in params.evaluate.students:
             stem = f"{name}.students.{student}"
             print(f"  {student}: real-only {result[f'{stem}.real_only_macro_f1']:.4f} mix {result[f'{stem}.mix_macro_f1']:.4f} "
