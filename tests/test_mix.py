@@ -98,6 +98,32 @@ def test_auto_picks_the_amount_with_the_best_held_out_score_and_writes_the_curve
     assert int((train["source"] == "synthetic").sum()) == 6 and set(left["reason"]) == {"mix_ratio"}
 
 
+def test_auto_weighs_at_most_max_rows_synthetic_rows_the_first_in_priority_order():
+    from synthkit.config import MixAutoParams
+    from synthkit.mix import select_synthetic
+    from synthkit.mix_auto import choose_amount
+
+    seeds = make_rows([(f"real a {i}", "a") for i in range(6)] + [(f"real b {i}", "b") for i in range(6)], source="real", split="seed")
+    synth = _pseudo(10)  # 20 rows
+    params = MixParams(auto=MixAutoParams(max_rows=8))
+    seen = []
+
+    def scorer(train, held):  # more synthetic rows always score higher
+        n = int((train["source"] == "synthetic").sum())
+        seen.append(set(train.filter(pl.col("source") == "synthetic")["id"]))
+        return n / synth.height
+
+    choice = choose_amount(seeds, synth, params, seed=1, scorer=scorer, student="fake")
+    prefix = synth.filter(pl.Series([v.reason is None for v in select_synthetic(synth, 8, params, seed=1)]))
+    assert choice["capped"] == {"max_rows": 8, "available": 20} and choice["synthetic_available"] == 20
+    assert choice["target"] == 8 and choice["chosen"]["synthetic_rows"] == 8
+    assert set().union(*seen) <= set(prefix["id"])  # no fold trained on a row past the cap
+    train, _ = mix(seeds, synth, params, seed=1, target=choice["target"])
+    assert set(train.filter(pl.col("source") == "synthetic")["id"]) == set(prefix["id"])
+    uncapped = choose_amount(seeds, synth, MixParams(auto=MixAutoParams(max_rows=None)), seed=1, scorer=scorer, student="fake")
+    assert "capped" not in uncapped and uncapped["target"] == 20
+
+
 def test_auto_falls_back_with_a_note_and_a_fixed_ratio_stays_fixed():
     from synthkit.mix_auto import choose_amount
 

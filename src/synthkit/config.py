@@ -311,6 +311,7 @@ class MixAutoParams(_Strict):
     folds: int = Field(3, ge=2)  # folds over the seeds' groups (scenario_id); the protected eval set is never used
     grid: list[float] = Field(default_factory=lambda: [0.0, 0.5, 1.0])  # shares of the synthetic rows, in priority order
     fallback_ratio: float = Field(0.6, ge=0.0, lt=1.0)  # task types without a cross-validation student mix at this ratio
+    max_rows: int | None = Field(20000, ge=1)  # the synthetic rows the cross-validation weighs at most (the first in priority order); null: all
 
     @model_validator(mode="after")
     def _grid(self) -> "MixAutoParams":

@@ -89,6 +89,12 @@ def choose_amount(
             "target": synthetic_target(real.height, fallback),
             "note": f"fewer than 2 seed groups to cross-validate over; mixed at mix.auto.fallback_ratio {fallback}",
         }
+    capped = None
+    if params.auto.max_rows is not None and synth.height > params.auto.max_rows:
+        # the first max_rows rows in priority order: every share below is a cut of them, and auto takes no more
+        capped = {"max_rows": params.auto.max_rows, "available": synth.height}
+        verdicts = select_synthetic(synth, params.auto.max_rows, params, seed)
+        synth = synth.filter(pl.Series([v.reason is None for v in verdicts]))
     shares = sorted(set(params.auto.grid))
     scores: dict[float, list[float]] = {s: [] for s in shares}
     parents = (
@@ -157,7 +163,8 @@ def choose_amount(
         "student": student,
         "folds": len(folds),
         "seed_rows": real.height,
-        "synthetic_available": synth.height,
+        "synthetic_available": synth.height if capped is None else capped["available"],
+        **({"capped": capped} if capped is not None else {}),
         "curve": curve,
         "teacher_refit_per_fold": any("teacher" in f for f in per_fold),
         "per_fold": per_fold,
