@@ -55,6 +55,7 @@ def frame(rows: list[dict], split: str) -> pl.DataFrame:
         {
             "id": ids,
             "text": [r["text"] for r in rows],
+            "line": [r["line"] for r in rows],
             "label": [r["label"] for r in rows],
             "split": [split] * len(rows),
             "scenario_id": ids,
@@ -63,25 +64,25 @@ def frame(rows: list[dict], split: str) -> pl.DataFrame:
 
 
 def per_label(
-    labels: list[str], texts: list[str], verdicts: list[Verdict | None]
+    labels: list[str], lines: list[int], verdicts: list[Verdict | None]
 ) -> dict:
-    """Rates per label, the labels over MAX_RATE with their rejected texts, and the finding kinds."""
+    """Rates per label, the labels over MAX_RATE with the dataset lines of their rejected texts, and the finding kinds."""
     n, bad, ex, kinds = Counter(), Counter(), {}, Counter()
-    for lab, text, v in zip(labels, texts, verdicts):
+    for lab, line, v in zip(labels, lines, verdicts):
         if v is None:
             continue
         n[lab] += 1
         if v.reason:
             bad[lab] += 1
             kinds[finding_kind(v)] += 1
-            ex.setdefault(lab, []).append(text)
+            ex.setdefault(lab, []).append(line)
     rates = {lab: round(bad[lab] / n[lab], 4) for lab in sorted(n)}
     over = {
         lab: {
             "rate": rates[lab],
             "rejected": bad[lab],
             "texts": n[lab],
-            "examples": ex[lab][:5],
+            "example_lines": ex[lab][:5],
         }
         for lab in sorted(n)
         if rates[lab] > MAX_RATE
@@ -106,7 +107,7 @@ def run(name: str, params: Params, analyzer) -> dict:
     spec = Spec.model_validate(derive_spec(labels, name=name, source=name))
     seeds, pool = frame(seeds_raw, "seed"), frame(pool_raw, "unlabeled")
     real = pl.concat([seeds, pool])
-    out: dict = {"texts": real.height, "labels": len(labels), "seeds": seeds.height}
+    out: dict = {"file": SOURCES[name]["file"], "texts": real.height, "labels": len(labels), "seeds": seeds.height}
     variants = {
         "": params,
         "toxicity_bare_model": Params.model_validate(
@@ -131,7 +132,7 @@ def run(name: str, params: Params, analyzer) -> dict:
             }
         ),
     }
-    texts, labs = real["text"].to_list(), real["label"].to_list()
+    lines, labs = real["line"].to_list(), real["label"].to_list()
     for variant, p in variants.items():
         gates = dict(
             real_text_gates(
@@ -144,7 +145,7 @@ def run(name: str, params: Params, analyzer) -> dict:
         for gate in names:
             t0 = time.perf_counter()
             out[f"{gate}{'.' + variant if variant else ''}"] = {
-                **per_label(labs, texts, gates[gate](real)),
+                **per_label(labs, lines, gates[gate](real)),
                 "seconds": round(time.perf_counter() - t0, 1),
             }
         if not variant:  # consistency against the true label: seeds out of fold, every other train text by the seed student
@@ -156,7 +157,7 @@ def run(name: str, params: Params, analyzer) -> dict:
                 student,
                 p.filter.consistency,
             )
-            out["consistency"] = per_label(labs, texts, oof[: seeds.height] + on_pool)
+            out["consistency"] = per_label(labs, lines, oof[: seeds.height] + on_pool)
             # the same gate's power: every pool text given a random other label (a known mislabel) should be rejected
             rng = random.Random(0)
             flipped = [rng.choice([x for x in labels if x != lab]) for lab in pool["label"].to_list()]
@@ -168,7 +169,7 @@ def run(name: str, params: Params, analyzer) -> dict:
             on_pool_prev = gate_consistency(pool["text"].to_list(), pool["label"].to_list(), student, previous)
             prev_ctx = TaskContext(spec, p.model_copy(update={"filter": p.filter.model_copy(update={"consistency": previous})}), progress=False)
             oof_prev = dict(real_text_gates(prev_ctx, seeds, analyzer, LocalEngine()))["consistency"](real)
-            out["consistency.plausible_share_0"] = per_label(labs, texts, oof_prev[: seeds.height] + on_pool_prev)
+            out["consistency.plausible_share_0"] = per_label(labs, lines, oof_prev[: seeds.height] + on_pool_prev)
             out["consistency.plausible_share_0.flipped_recall"] = round(
                 sum(v.reason is not None for v in gate_consistency(pool["text"].to_list(), flipped, student, previous)) / pool.height, 4
             )
@@ -186,7 +187,7 @@ def run(name: str, params: Params, analyzer) -> dict:
                 for lab, v in zip(pool["label"].to_list(), on_pool)
             ]
             out["consistency.exempt"] = per_label(
-                labs, texts, [None] * seeds.height + exempt
+                labs, lines, [None] * seeds.height + exempt
             )
     for gate in (
         "pii",

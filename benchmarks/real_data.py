@@ -75,10 +75,17 @@ def slug(label: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", label.lower()).strip("_")
 
 
+def dataset_rows(name: str) -> list[dict]:
+    """The dataset's rows as its file holds them, each with its 1-based `line` in that file: reports name a row by its
+    line (`sed -n '<line>p' ../shared/datasets/<file>`), never by copying its text."""
+    lines = (DATASETS / SOURCES[name]["file"]).read_text(encoding="utf-8").splitlines()
+    return [{**json.loads(line), "line": i} for i, line in enumerate(lines, 1) if line.strip()]
+
+
 def read_rows(name: str) -> list[dict]:
+    """The rows a draw uses: labels made spec-valid, the dataset's dropped labels left out."""
     src = SOURCES[name]
-    rows = [json.loads(line) for line in (DATASETS / src["file"]).read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [{**r, "label": slug(r["label"])} for r in rows if r["label"] not in src["drop_labels"]]
+    return [{**r, "label": slug(r["label"])} for r in dataset_rows(name) if r["label"] not in src["drop_labels"]]
 
 
 def init_params() -> Params:
@@ -229,9 +236,13 @@ def leakage(name: str, params: Params) -> dict:
         return pl.DataFrame({"id": [f"{prefix}{i}" for i in range(len(rs))], "text": [r["text"] for r in rs], "label": [r["label"] for r in rs]})
 
     src = SOURCES[name]
-    raw = [json.loads(line) for line in (DATASETS / src["file"]).read_text(encoding="utf-8").splitlines() if line.strip()]
+    raw = dataset_rows(name)
+    held_rows = [r for r in raw if r["split"] in src["leak_splits"]]
     train = frame([r for r in raw if r["split"] == "train"], "t")
-    held = frame([r for r in raw if r["split"] in src["leak_splits"]], "e")
+    held = frame(held_rows, "e")
+    line_of = {}
+    for r in held_rows:
+        line_of.setdefault(r["text"], r["line"])
     _, _, report = dedupe(rows_to_frame([], Example), train, held, params.dedupe)
     verbatim = verbatim_overlap(held.to_dicts(), train.to_dicts())
     kinds = [{n["kind"] for n in item["neighbours"]} for item in report["leaked_eval_items"]]
@@ -240,7 +251,8 @@ def leakage(name: str, params: Params) -> dict:
         "gate_exact_or_near": sum(bool(k & {"exact", "near"}) for k in kinds),
         # eval texts whose only training neighbours are by meaning (dedupe.eval_leakage: edit or semantic)
         "gate_by_meaning_only": sum(not k & {"exact", "near"} for k in kinds), "gate_by_kind": report["by_kind"],
-        "eval_splits": src["leak_splits"], "texts": [i["eval_text"] for i in verbatim["items"]],
+        "eval_splits": src["leak_splits"],
+        "file": src["file"], "eval_lines": [line_of[i["eval_text"]] for i in verbatim["items"]],  # the overlapping eval rows
     }
 
 
