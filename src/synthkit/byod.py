@@ -9,9 +9,9 @@ from typing import Any
 from synthkit.config import Columns, Params
 from synthkit.errors import InputError
 from synthkit.io import _iter_records, read_records, read_yaml
+from synthkit.prepare import first_clash, label_clashes
 from synthkit.schemas import RawLabeled
 from synthkit.spec import Spec
-from synthkit.textnorm import normalize_text
 
 TEXT_NAMES = ("text", "utterance", "sentence", "query", "message", "content", "body", "question", "input")
 LABEL_NAMES = ("label", "intent", "category", "class", "target", "topic", "labels")
@@ -58,18 +58,11 @@ def labels_of(path: str | Path, columns: Columns) -> list[str]:
 def label_conflicts(path: str | Path, columns: Columns) -> tuple[int, str | None]:
     """Texts of a labeled file that carry more than one label once normalised as prepare normalises them, and the
     first such pair of rows described in words (None when there is none)."""
-    first: dict[str, tuple[int, str]] = {}
-    labels: dict[str, set[str]] = {}
-    example = None
-    for rowno, rec in read_records(path, RawLabeled, columns.model_dump()):
-        norm = normalize_text(rec.text)
-        if not norm:
-            continue
-        row0, label0 = first.setdefault(norm, (rowno, rec.label))
-        labels.setdefault(norm, set()).add(rec.label)
-        if example is None and rec.label != label0:
-            example = f"row {rowno} is row {row0}'s text with label {rec.label!r} instead of {label0!r}"
-    return sum(len(v) > 1 for v in labels.values()), example
+    clashes = label_clashes(read_records(path, RawLabeled, columns.model_dump()))
+    if not clashes:
+        return 0, None
+    rowno, label, row0, label0 = first_clash(clashes)
+    return len(clashes), f"row {rowno} is row {row0}'s text with label {label!r} instead of {label0!r}"
 
 
 def load_definitions(path: str | Path | None) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -38,28 +38,45 @@ def _settings(columns: Columns | PrepareParams) -> PrepareParams:
     return columns if isinstance(columns, PrepareParams) else PrepareParams(columns=columns)
 
 
+def label_clashes(rows: list[tuple[int, Any]]) -> dict[str, list[tuple[int, str]]]:
+    """Normalised text -> its (row, label) pairs in row order, for texts that carry more than one label (rows: (row
+    number, anything with .text and .label)). Texts that normalise to nothing are left alone."""
+    seen: dict[str, list[tuple[int, str]]] = {}
+    for rowno, ex in rows:
+        norm = normalize_text(ex.text)
+        if norm:
+            seen.setdefault(norm, []).append((rowno, ex.label))
+    return {norm: pairs for norm, pairs in seen.items() if len({lab for _, lab in pairs}) > 1}
+
+
+def first_clash(clashes: dict[str, list[tuple[int, str]]]) -> tuple[int, str, int, str] | None:
+    """(row, label, first row, its label) of the earliest row whose label contradicts its text's first row."""
+    found = [
+        next((row, lab, pairs[0][0], pairs[0][1]) for row, lab in pairs if lab != pairs[0][1]) for pairs in clashes.values()
+    ]
+    return min(found, default=None)
+
+
 def resolve_conflicts(path: str | Path, rows: list[tuple[int, Example]], policy: str, label_field: str) -> list[tuple[int, Example]]:
     """Apply the conflicts policy to rows whose normalised text carries more than one label.
 
     error: stop, naming the first row and the row that contradicts it; drop: remove every row of such a text;
     first: keep the rows with the label of the text's first row. Texts that normalise to nothing are left alone.
     """
-    norms = [normalize_text(ex.text) for _, ex in rows]
-    first: dict[str, tuple[int, str]] = {}
-    labels: dict[str, set[str]] = {}
-    for (rowno, ex), norm in zip(rows, norms):
-        if not norm:
-            continue
-        row0, label0 = first.setdefault(norm, (rowno, ex.label))
-        if ex.label != label0 and policy == "error":
-            raise InputError(
-                str(path), f"same text as row {row0} (after normalising case, spacing and punctuation) but label {clip(ex.label)} "
-                f"instead of {clip(label0)}; fix one, or set prepare.conflicts to drop or first", row=rowno, field=label_field,
-            )
-        labels.setdefault(norm, set()).add(ex.label)
+    clashes = label_clashes(rows)
+    if not clashes:
+        return rows
+    if policy == "error":
+        rowno, label, row0, label0 = first_clash(clashes)
+        raise InputError(
+            str(path), f"same text as row {row0} (after normalising case, spacing and punctuation) but label {clip(label)} "
+            f"instead of {clip(label0)}; fix one, or set prepare.conflicts to drop or first", row=rowno, field=label_field,
+        )
+    bad = {row for pairs in clashes.values() for row, _ in pairs}
     if policy == "drop":
-        return [row for row, norm in zip(rows, norms) if len(labels.get(norm, ())) <= 1]
-    return [row for row, norm in zip(rows, norms) if norm not in first or first[norm][1] == row[1].label]
+        return [row for row in rows if row[0] not in bad]
+    keep = {row for pairs in clashes.values() for row, lab in pairs if lab == pairs[0][1]}
+    return [row for row in rows if row[0] not in bad or row[0] in keep]
 
 
 def load_labeled(
