@@ -289,17 +289,18 @@ def calibration_report(
                 "real_texts": rates[g][lab]["texts"],
                 "kinds": rates[g][lab]["kinds"],
                 "examples": rates[g][lab]["examples"],
-                **(
-                    {"exempted_candidates": exempted.get((g, lab), 0)}
-                    if params.action == "exempt" and g not in NEVER_EXEMPT
-                    else {"exempted_candidates": 0, "not_exempted": "personal data stays out of the training set"}
-                    if params.action == "exempt"
-                    else {}
-                ),
+                **(_exemption(g, exempted.get((g, lab), 0)) if params.action == "exempt" else {}),
             }
             for g, lab in flagged
         ],
     }
+
+
+def _exemption(gate: str, exempted: int) -> dict:
+    """What action exempt did for one miscalibrated (gate, label) in the report."""
+    if gate in NEVER_EXEMPT:
+        return {"exempted_candidates": 0, "not_exempted": "personal data stays out of the training set"}
+    return {"exempted_candidates": exempted}
 
 
 def summary_line(
