@@ -1,6 +1,7 @@
 """DVC stage mix: real seeds anchor the training set; synthetic rows join up to the ratio (or the amount
 cross-validation over the seeds chooses: mix.synthetic_ratio auto) under caps, weighted."""
 
+import sys
 from functools import partial
 
 import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
@@ -29,6 +30,8 @@ def main(args) -> None:
     scorer = partial(step.mix_score, ctx) if step.mix_score is not None else None
     teacher = partial(step.fold_teacher, ctx) if getattr(step, "fold_teacher", None) else None
     choice = choose_amount(seeds, deduped, params.mix, params.seed, scorer, student=params.evaluate.students[0] if scorer else "", teacher=teacher)
+    if params.mix.synthetic_ratio == "auto" and "note" in choice:  # auto could not cross-validate: say how it mixed instead
+        print(f"warning: mix.synthetic_ratio auto: {choice['note']} (reports/mix_auto.json)", file=sys.stderr)
     train, left_out = mix(seeds, deduped, params.mix, params.seed, target=choice["target"])
     write_parquet(train, args.out)
     write_parquet(left_out, args.rejects)

@@ -71,3 +71,23 @@ def test_bad_params(tmp_path, edit, expected):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "params.yaml" in lines[0] and expected in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_mix_auto_that_cannot_cross_validate_says_how_it_mixed_on_stderr(tmp_path):
+    import json
+
+    import polars as pl
+
+    assert _prepare(tmp_path).returncode == 0
+    out = tmp_path / "out"
+    pl.read_parquet(out / "seeds.parquet").head(0).write_parquet(out / "deduped.parquet")  # nothing synthetic survived
+    res = run(
+        ["python", str(REPO / "stages/mix.py"), "--params", str(tmp_path / "params.yaml"), "--spec", str(REPO / "spec/spec.yaml"),
+         "--deduped", str(out / "deduped.parquet"), "--seeds", str(out / "seeds.parquet"), "--out", str(out / "train.parquet"),
+         "--rejects", str(out / "rejects.parquet"), "--counts", str(out / "mix.json"), "--plots", str(out / "mix.csv"),
+         "--choice", str(out / "mix_auto.json")],
+        cwd=REPO, check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "warning: mix.synthetic_ratio auto: no synthetic rows to mix" in res.stderr
+    assert json.loads((out / "mix_auto.json").read_text())["target"] == 0
