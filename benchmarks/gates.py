@@ -51,8 +51,9 @@ NOT_COVERED = ("ORG", "DEM", "MISC", "QUANTITY")
 
 
 def read_jsonl(path: Path) -> list[dict]:
+    """The file's records, each with its 1-based line number under "line" (how reports name a row without copying it)."""
     with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        return [{**json.loads(line), "line": n} for n, line in enumerate(fh, 1) if line.strip()]
 
 
 def sample(rows: list, n: int, seed: int = 13) -> list:
@@ -267,7 +268,7 @@ def flagged_by_label(rows: list[dict], found: list[list], review: dict[str, bool
         counts[2] += any(v is False for v in verdicts)
         counts[3] += any(v is None for v in verdicts)
         real = None if any(v is None for v in verdicts) else all(verdicts)
-        flagged.append({"label": row["label"], "split": row["split"], "text": row["text"],
+        flagged.append({"label": row["label"], "split": row["split"], "line": row["line"],
                         "findings": [[f.entity, f.text] for f in fs], "real_name": real})  # fmt: skip
     labels = {
         label: {"texts": n, "flagged": k, "flagged_share": round(k / n, 4), "false_positive": fp,
@@ -299,9 +300,9 @@ def flagged_by_label(rows: list[dict], found: list[list], review: dict[str, bool
     }
 
 
-def flagged_by_split(rows: list[dict], params: PiiParams, analyzer, review: dict[str, bool]) -> dict:
+def flagged_by_split(rows: list[dict], params: PiiParams, analyzer, review: dict[str, bool], file: str = "") -> dict:
     """flagged_by_label on each split of a real dataset (train first: the split rules are developed on) and on all
-    its splits together; every text is scanned once."""
+    its splits together; every text is scanned once. Flagged texts are named by their line in `file`, never copied."""
     found = scan_pii([r["text"] for r in rows], params, analyzer)
     out = {}
     for split in sorted({r["split"] for r in rows}, key=lambda s: (s != "train", s)):
@@ -309,7 +310,7 @@ def flagged_by_split(rows: list[dict], params: PiiParams, analyzer, review: dict
         part = flagged_by_label([rows[i] for i in keep], [found[i] for i in keep], review)
         del part["flagged_texts"]  # listed once, under "all"
         out[split] = part
-    out["all"] = flagged_by_label(rows, found, review)
+    out["all"] = {"file": file, **flagged_by_label(rows, found, review)}
     return out
 
 
@@ -399,7 +400,8 @@ def main() -> int:
     informal["seconds"] = round(time.perf_counter() - t, 2)
     review = json.loads(REVIEW_FILE.read_text(encoding="utf-8"))["findings"]
     informal["real_texts_default_params"] = {
-        name: flagged_by_split(sample(read_jsonl(needed[name]), args.max_texts), defaults, analyzer, review) for name in real_rows
+        name: flagged_by_split(sample(read_jsonl(needed[name]), args.max_texts), defaults, analyzer, review,
+                               needed[name].relative_to(root).as_posix()) for name in real_rows
     }
     informal["entities"] = {k: {"threshold": v.threshold, "action": v.action} for k, v in sorted(defaults.entities.items())}
     pii["false_positive_texts_by_entity"] = dict(sorted(by_entity.items()))
