@@ -9,7 +9,9 @@ student trained on the other folds; `consistency.exempt` is the pool's rate once
 seeds show out of fold are exempt, as filter.calibration.action exempt does; `consistency.flipped_recall` is the
 share of pool texts given a random other label (known mislabels) that the gate rejects. Baselines in the same run:
 the bare toxicity model (min_words 0), the critic's previous length quantiles (0.05, 0.95) and the previous
-consistency rule (any confident disagreement rejects: plausible_share 0). The test splits are never read.
+consistency rule (any confident disagreement rejects: plausible_share 0). `consistency.threshold_sweep`: the
+consistency gate's per-label rates on the pool texts and its flipped recall at higher plausible_share / min_confidence
+(what meeting a 1% per-label bar would cost the gate). The test splits are never read.
 
     python benchmarks/gates_calibration.py   # -> reports/bench/gates_calibration.json
 """
@@ -173,6 +175,19 @@ def run(name: str, params: Params, analyzer) -> dict:
             out["consistency.plausible_share_0.flipped_recall"] = round(
                 sum(v.reason is not None for v in gate_consistency(pool["text"].to_list(), flipped, student, previous)) / pool.height, 4
             )
+            # what the 1% bar would cost: the gate's two thresholds raised, on the pool texts (train minus the seeds),
+            # beside its power on the same texts given a random other label
+            pool_lines, pool_labs = pool["line"].to_list(), pool["label"].to_list()
+            out["consistency.threshold_sweep"] = []
+            for share in (0.04, 0.08, 0.12):
+                for conf in (0.5, 0.6, 0.7):
+                    q = p.filter.consistency.model_copy(update={"plausible_share": share, "min_confidence": conf})
+                    g = per_label(pool_labs, pool_lines, gate_consistency(pool["text"].to_list(), pool_labs, student, q))
+                    out["consistency.threshold_sweep"].append({
+                        "plausible_share": share, "min_confidence": conf, "rejected": g["rejected"], "texts": g["texts"],
+                        "labels_over_1pct": g["labels_over_1pct"], "max_label_rate": g["max_label_rate"],
+                        "flipped_recall": round(sum(v.reason is not None for v in gate_consistency(pool["text"].to_list(), flipped, student, q)) / pool.height, 4),
+                    })
             # calibrated as the filter stage does with action exempt: the (label, predicted label) disagreements seen out
             # of fold in a label's seeds no longer reject that label's texts
             seen = {
