@@ -238,3 +238,23 @@ def test_pseudo_labels_that_know_the_held_out_seeds_no_longer_win_the_cross_vali
     # the labels are unlearnable, so honest held-out scores stay near chance (1/3) whatever the share
     assert honest["teacher_refit_per_fold"] and max(p["score"] for p in honest["curve"]) < 0.6
     assert honest["chosen"]["gain_over_real_only"] <= 0.1 < leaky["chosen"]["gain_over_real_only"]
+
+
+def test_the_fold_teacher_never_overrides_a_label_a_person_gave_in_review():
+    from synthkit.config import Params
+    from synthkit.review import Decision, apply_decisions
+    from synthkit.tasks.base import TaskContext
+    from synthkit.tasks.classification.mix import fold_teacher
+
+    words = ["red", "blue", "green", "black", "white", "grey"]
+    seeds = make_rows([(f"apple fruit juice {w}", "a") for w in words] + [(f"car engine motor {w}", "b") for w in words], source="real", split="seed")
+    pseudo = _pseudo_rows([(f"fresh apple fruit {w} {i}", "b") for i, w in enumerate(words)])
+    ids = pseudo["id"].to_list()
+    # a person relabelled one row to "a" and accepted another at "b" (say the text is about apple-flavoured car wax)
+    reviewed = apply_decisions(pseudo, {ids[0]: Decision(id=ids[0], decision="relabel", new_label="a"),
+                                        ids[1]: Decision(id=ids[1], decision="accept")})
+    rows, counts = fold_teacher(TaskContext(spec=None, params=Params()), seeds, reviewed)
+    label = dict(rows.select("id", "label").iter_rows())
+    assert label[ids[0]] == "a" and label[ids[1]] == "b"  # the person's labels, though the teacher says "a" for both
+    assert all(label[i] == "a" for i in ids[2:])  # every unreviewed pseudo-label is relabelled from the seeds
+    assert counts["pseudo_labels"] == 4 and rows.height == 6

@@ -74,3 +74,19 @@ def test_the_sample_shows_an_llm_rows_scenario_and_label_rationale(tmp_path):
     first = json.loads((tmp_path / "sample.jsonl").read_text().splitlines()[0])
     tasks = json.loads((tmp_path / "sample.labelstudio.json").read_text())
     assert {"scenario", "rationale"} <= set(first) and {"scenario", "rationale"} <= set(tasks[0]["data"])
+
+
+def test_review_sample_takes_the_least_confident_pseudo_labels_of_a_stratum_first():
+    confidences = [0.9, 0.31, 0.8, 0.45, 0.99, 0.6, 0.7, 0.95, 0.5, 0.85]
+    kept = make_rows([(f"pool text {i}", "a") for i in range(10)]).with_columns(pl.Series("confidence", confidences))
+    no_rejects = kept.head(0).with_columns(pl.lit("").alias("gate"), pl.lit("").alias("reason"))
+    ids = kept["id"].to_list()
+    least = review_sample(kept, no_rejects, ReviewParams(fraction=0.2), seed=1)
+    assert set(least["id"]) == {ids[1], ids[3]}  # 0.31 and 0.45
+    assert "_conf" not in least.columns and least.columns == review_sample(kept, no_rejects, ReviewParams(fraction=0.0), seed=1).columns
+    # rows labelled by construction (no confidence) come after every pseudo-label, in the seeded order
+    mixed = kept.with_columns(pl.when(pl.int_range(pl.len()) < 8).then(None).otherwise(pl.col("confidence")).alias("confidence"))
+    assert set(review_sample(mixed, no_rejects, ReviewParams(fraction=0.2), seed=1)["id"]) == {ids[8], ids[9]}
+    # order random: the seeded order, whatever the confidence
+    draws = {frozenset(review_sample(kept, no_rejects, ReviewParams(fraction=0.2, order="random"), seed=s)["id"]) for s in range(8)}
+    assert len(draws) > 1

@@ -253,6 +253,7 @@ class ConsistencyParams(_Strict):
 class ReviewParams(_Strict):
     fraction: float = Field(0.05, ge=0.0, le=1.0)
     min_per_stratum: int = Field(0, ge=0)
+    order: Literal["least_confident", "random"] = "least_confident"  # within a stratum: least confident pseudo-labels first, or seeded random
 
 
 class CalibrationParams(_Strict):

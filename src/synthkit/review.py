@@ -78,16 +78,28 @@ def to_labelstudio(sample: pl.DataFrame) -> list[dict]:
     return [{"data": row} for row in sample.select(SHOWN).to_dicts()]
 
 
+def _confidence(frame: pl.DataFrame) -> pl.Expr:
+    """A row's label confidence (a pseudo-label's teacher probability); rows labelled by construction count as 1."""
+    return (pl.col("confidence").cast(pl.Float64).fill_null(1.0) if "confidence" in frame.columns else pl.lit(1.0)).alias("_conf")
+
+
 def review_sample(kept: pl.DataFrame, rejects: pl.DataFrame, params: ReviewParams, seed: int) -> pl.DataFrame:
-    """A stratified sample over label x family x gate outcome, `fraction` of each stratum (at least min_per_stratum)."""
+    """A stratified sample over label x family x gate outcome, `fraction` of each stratum (at least min_per_stratum).
+
+    Within a stratum rows come in a seeded order; with params.order least_confident, the least confident
+    pseudo-labels come first (a wrong pseudo-label is most often a low-confidence one, and it teaches the student
+    its own mistake), rows labelled by construction after them in the seeded order.
+    """
     frames = [kept.with_columns(pl.lit("kept").alias("outcome"))]
     if rejects.height:
         frames.append(rejects.with_columns(pl.col("reason").alias("outcome")))
     cols = ["id", "label", "family", "channel", "outcome", "text"]
-    pool = pl.concat([f.select(*cols, *_provenance(f)) for f in frames])
+    pool = pl.concat([f.select(*cols, *_provenance(f), _confidence(f)) for f in frames])
     if pool.is_empty() or params.fraction == 0:
-        return pool.head(0).with_columns(pl.lit("").alias(c) for c in ("decision", "new_label", "note"))
-    ranked = pool.with_columns(pl.col("id").hash(seed=seed).alias("_h")).sort("_h")
+        return pool.head(0).drop("_conf").with_columns(pl.lit("").alias(c) for c in ("decision", "new_label", "note"))
+    ranked = pool.with_columns(pl.col("id").hash(seed=seed).alias("_h"))
+    ranked = ranked.sort("_conf", "_h") if params.order == "least_confident" else ranked.sort("_h")
+    ranked = ranked.drop("_conf")
     ranked = ranked.with_columns(
         pl.int_range(pl.len()).over("label", "family", "outcome").alias("_n"),
         pl.len().over("label", "family", "outcome").alias("_size"),

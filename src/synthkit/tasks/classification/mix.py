@@ -26,8 +26,11 @@ def fold_teacher(
     ctx: TaskContext, train_seeds: pl.DataFrame, synth: pl.DataFrame
 ) -> tuple[pl.DataFrame, dict]:
     """The synthetic rows a fold may train on: pseudo-labels relabelled by generate's teacher refitted on the fold's
-    training seeds (generate.pseudo_label's cut; rows it does not take are dropped), other rows unchanged; with counts."""
+    training seeds (generate.pseudo_label's cut; rows it does not take are dropped), other rows unchanged; with counts.
+    A pseudo-label a person accepted or relabelled in review keeps the person's label: no teacher overrides it."""
     is_pseudo = synth["generator"].struct.field("backend") == PSEUDO_LABEL
+    if "review" in synth.columns:
+        is_pseudo = is_pseudo & synth["review"].is_null()
     pseudo = synth.filter(is_pseudo)
     if pseudo.height == 0:
         return synth, {}
