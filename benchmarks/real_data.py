@@ -19,6 +19,11 @@ the pool), never the test split.
 
     python benchmarks/real_data.py                 # both datasets, 5 draws -> reports/bench/real_data.json
     python benchmarks/real_data.py --dev --draws 2 # the same on a dev split carved from the pool (for tuning)
+    python benchmarks/real_data.py --review        # a person answers the review sample -> reports/bench/real_data_reviewed.json
+
+With --review the filter stage's review sample (filter.review: 5% of each stratum, least confident pseudo-labels
+first) is answered the way a careful person would, with the pool's hidden labels (review_decisions), and the filter
+reruns with those decisions as the stage does; such a run is not `defaults`.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from synthkit.mix import mix, mix_weights  # noqa: E402
 from synthkit.mix_auto import choose_amount  # noqa: E402
 from synthkit.pipeline import run_gates  # noqa: E402
 from synthkit.prepare import load_labeled, load_unlabeled  # noqa: E402
+from synthkit.review import Decision, apply_decisions, review_sample  # noqa: E402
 from synthkit.spec import Spec  # noqa: E402
 from synthkit.tasks.base import TaskContext  # noqa: E402
 from synthkit.tasks.classification.evaluate import students_metrics, uplift_by_backend  # noqa: E402
@@ -151,21 +157,32 @@ def draw_split(train: list[dict], draw: int, dev: bool) -> tuple[list[dict], lis
 _WORKER: dict = {}
 
 
-def run_task(task: tuple[str, int, bool, str]) -> dict:
+def run_task(task: tuple[str, int, bool, str] | tuple[str, int, bool, str, bool]) -> dict:
     """One (dataset, draw) in a worker process; params, PII analyzer and rows are built once per process."""
-    name, draw, dev, overrides = task
+    name, draw, dev, overrides, *review = task
     if "params" not in _WORKER:
         _WORKER["params"] = bench_params(json.loads(overrides))
         _WORKER["analyzer"] = build_analyzer(_WORKER["params"].filter.pii.spacy_model) if _WORKER["params"].filter.pii.enabled else None
     if name not in _WORKER:
         _WORKER[name] = read_rows(name)
     t0 = time.perf_counter()
-    out = run_draw(name, _WORKER[name], draw, _WORKER["params"], _WORKER["analyzer"], dev)
+    out = run_draw(name, _WORKER[name], draw, _WORKER["params"], _WORKER["analyzer"], dev, bool(review and review[0]))
     out["wall_s"] = round(time.perf_counter() - t0, 1)
     return out
 
 
-def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, dev: bool) -> dict:
+def review_decisions(sample: pl.DataFrame, truth: dict[str, str]) -> dict[str, Decision]:
+    """A person who answers every row of the review sample that came from the pool: accept when its label is the
+    true one, else relabel to it (rows built from the seeds are labelled by construction and left undecided)."""
+    out = {}
+    for ex_id, text, label in sample.select("id", "text", "label").iter_rows():
+        if text in truth:
+            right = truth[text] == label
+            out[ex_id] = Decision(id=ex_id, decision="accept" if right else "relabel", new_label=None if right else truth[text])
+    return out
+
+
+def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, dev: bool, review: bool = False) -> dict:
     train = [r for r in rows if r["split"] == "train"]
     seeds_raw, pool_raw, dev_raw = draw_split(train, draw, dev)
     eval_raw = dev_raw if dev else [r for r in rows if r["split"] in SOURCES[name]["eval_splits"]]
@@ -189,7 +206,16 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
     t_gen = time.perf_counter() - t0
     validated, _ = run_gates(candidates, [("format", gate_format), ("rule", lambda f: gate_rules(f, spec))])
     gates = load_step(spec, params, "filter").filter_gates(TaskContext(spec, params, progress=False), seeds, {}, analyzer, LocalEngine(), CostLedger())
-    filtered, _ = run_gates(validated, gates)
+    filtered, f_rejects = run_gates(validated, gates)
+    reviewed = None
+    if review:  # the filter stage's review sample answered (review_decisions), then the stage rerun with the decisions
+        sample = review_sample(filtered, f_rejects, params.filter.review, params.seed)
+        decisions = review_decisions(sample, {r["text"]: r["label"] for r in pool_raw})
+        ctx_r = TaskContext(spec, params, progress=False)
+        gates = load_step(spec, params, "filter").filter_gates(ctx_r, seeds, decisions, analyzer, LocalEngine(), CostLedger())
+        filtered, _ = run_gates(apply_decisions(validated, decisions), gates)
+        reviewed = {"sampled": sample.height, "decided": len(decisions), "relabelled": sum(d.decision == "relabel" for d in decisions.values()),
+                    "order": params.filter.review.order, "fraction": params.filter.review.fraction}
     deduped, d_rejects, _ = dedupe(filtered, seeds, eval_, params.dedupe)
     ctx = TaskContext(spec, params, progress=False)
     mix_step = load_step(spec, params, "mix")
@@ -225,6 +251,7 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
                      for k, v in metrics["students"].items()},
         "by_backend": by_backend, "mix_auto": {k: amount[k] for k in ("chosen", "curve", "teacher_refit_per_fold") if k in amount},
         "generate_s": round(t_gen, 1), "gates_s": round(t_gates, 1),
+        **({"reviewed": reviewed} if reviewed else {}),
     }
     print(f"{name} draw {draw}: {json.dumps(out)}", flush=True)
     return out
@@ -265,8 +292,11 @@ def main() -> None:
     ap.add_argument("--from-log", default=None, help="aggregate the per-draw lines of an earlier run's output instead of running")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a param on top of the init params, e.g. generate.pseudo_label.student=both (for --dev runs)")
-    ap.add_argument("--out", default=str(ROOT / "reports" / "bench" / "real_data.json"))
+    ap.add_argument("--review", action="store_true",
+                    help="a person answers the filter stage's review sample with the pool's true labels (review_decisions)")
+    ap.add_argument("--out", default=None, help="default reports/bench/real_data.json (with --review: real_data_reviewed.json)")
     args = ap.parse_args()
+    args.out = args.out or str(ROOT / "reports" / "bench" / ("real_data_reviewed.json" if args.review else "real_data.json"))
     overrides = parse_sets(args.set)
     missing = [n for n in args.datasets if not (DATASETS / SOURCES[n]["file"]).exists()]
     if missing:
@@ -278,8 +308,9 @@ def main() -> None:
     settings = {"generate": params.generate.model_dump(include={"backends", "quotas", "pseudo_label"}), "mix": params.mix.model_dump()}
     result: dict = {"k_per_label": K, "draws": args.draws, "eval": "dev split carved from the pool" if args.dev else "test split",
                     "settings": settings, "params": "as `synthkit init` writes them (init_params)", "overrides": overrides,
-                    "students": params.evaluate.students}
-    tasks = [(name, d, args.dev, json.dumps(overrides)) for d in range(args.draws) for name in args.datasets]  # datasets interleaved
+                    "students": params.evaluate.students,
+                    **({"review": "the filter stage's review sample answered with the pool's true labels (review_decisions)"} if args.review else {})}
+    tasks = [(name, d, args.dev, json.dumps(overrides), args.review) for d in range(args.draws) for name in args.datasets]  # datasets interleaved
     t_all = time.perf_counter()
     if args.from_log:  # aggregate the per-draw lines an interrupted run printed (wall_s is then unknown)
         logged = {}
@@ -308,7 +339,7 @@ def main() -> None:
         result[f"{name}.real_only_macro_f1_std"] = std([r["real_only_macro_f1"] for r in runs])
         result[f"{name}.mix_macro_f1"] = mean([r["mix_macro_f1"] for r in runs])
         result[f"{name}.mix_macro_f1_std"] = std([r["mix_macro_f1"] for r in runs])
-        result[f"{name}.defaults"] = not overrides  # the params synthkit init writes, unchanged
+        result[f"{name}.defaults"] = not overrides and not args.review  # the params synthkit init writes, unchanged, and no person
         result[f"{name}.uplift_mean"] = mean(ups)
         result[f"{name}.uplift_std"] = std(ups)
         for student in params.evaluate.students:
