@@ -205,19 +205,19 @@ def run_draw(name: str, rows: list[dict], draw: int, params: Params, analyzer, d
     candidates = template_free_candidates(spec, seeds, pool, params.generate, seed)
     t_gen = time.perf_counter() - t0
     validated, _ = run_gates(candidates, [("format", gate_format), ("rule", lambda f: gate_rules(f, spec))])
-    gates = load_step(spec, params, "filter").filter_gates(TaskContext(spec, params, progress=False), seeds, {}, analyzer, LocalEngine(), CostLedger())
+    ctx = TaskContext(spec, params, progress=False)
+    filter_step = load_step(spec, params, "filter")
+    gates = filter_step.filter_gates(ctx, seeds, {}, analyzer, LocalEngine(), CostLedger())
     filtered, f_rejects = run_gates(validated, gates)
     reviewed = None
     if review:  # the filter stage's review sample answered (review_decisions), then the stage rerun with the decisions
         sample = review_sample(filtered, f_rejects, params.filter.review, params.seed)
         decisions = review_decisions(sample, {r["text"]: r["label"] for r in pool_raw})
-        ctx_r = TaskContext(spec, params, progress=False)
-        gates = load_step(spec, params, "filter").filter_gates(ctx_r, seeds, decisions, analyzer, LocalEngine(), CostLedger())
+        gates = filter_step.filter_gates(ctx, seeds, decisions, analyzer, LocalEngine(), CostLedger())
         filtered, _ = run_gates(apply_decisions(validated, decisions), gates)
         reviewed = {"sampled": sample.height, "decided": len(decisions), "relabelled": sum(d.decision == "relabel" for d in decisions.values()),
                     "order": params.filter.review.order, "fraction": params.filter.review.fraction}
     deduped, d_rejects, _ = dedupe(filtered, seeds, eval_, params.dedupe)
-    ctx = TaskContext(spec, params, progress=False)
     mix_step = load_step(spec, params, "mix")
     amount = choose_amount(seeds, deduped, params.mix, seed, partial(mix_step.mix_score, ctx), student=params.evaluate.students[0],
                            teacher=partial(mix_step.fold_teacher, ctx))
