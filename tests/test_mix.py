@@ -257,4 +257,4 @@ def test_the_fold_teacher_never_overrides_a_label_a_person_gave_in_review():
     label = dict(rows.select("id", "label").iter_rows())
     assert label[ids[0]] == "a" and label[ids[1]] == "b"  # the person's labels, though the teacher says "a" for both
     assert all(label[i] == "a" for i in ids[2:])  # every unreviewed pseudo-label is relabelled from the seeds
-    assert counts["pseudo_labels"] == 4 and rows.height == 6
+    assert counts["pseudo_labels"] == 4 and counts["reviewed"] == 2 and rows.height == 6

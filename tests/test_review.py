@@ -90,3 +90,23 @@ def test_review_sample_takes_the_least_confident_pseudo_labels_of_a_stratum_firs
     # order random: the seeded order, whatever the confidence
     draws = {frozenset(review_sample(kept, no_rejects, ReviewParams(fraction=0.2, order="random"), seed=s)["id"]) for s in range(8)}
     assert len(draws) > 1
+
+
+def test_the_sample_shows_a_pseudo_labels_confidence_and_a_blank_for_rows_labelled_by_construction(tmp_path):
+    import json
+
+    from synthkit.review import write_review_sample
+
+    kept = make_rows([("pool text one", "a"), ("template text two", "a")]).with_columns(pl.Series("confidence", [0.41237, None], dtype=pl.Float64))
+    rejects = make_rows([("pool text three", "b")]).with_columns(
+        pl.lit("toxicity").alias("gate"), pl.lit("toxicity 0.9").alias("reason"), pl.lit(0.77).alias("confidence"))
+    sample = review_sample(kept, rejects, ReviewParams(fraction=1.0), seed=1)
+    write_review_sample(sample, tmp_path)
+    csv = pl.read_csv(tmp_path / "sample.csv")
+    shown = dict(zip(csv["text"].to_list(), csv["confidence"].to_list(), strict=True))
+    assert shown == {"pool text one": 0.412, "template text two": None, "pool text three": 0.77}
+    assert csv.columns[-3:] == ["decision", "new_label", "note"]  # a reviewer still fills the last three columns
+    records = [json.loads(line) for line in (tmp_path / "sample.jsonl").read_text().splitlines()]
+    tasks = json.loads((tmp_path / "sample.labelstudio.json").read_text())
+    assert {r["text"]: r["confidence"] for r in records} == shown
+    assert {t["data"]["text"]: t["data"]["confidence"] for t in tasks} == shown

@@ -7,7 +7,7 @@ import polars as pl
 
 from synthkit.config import MixParams
 from synthkit.gates.base import KEEP, Verdict, split_verdicts
-from synthkit.schemas import Example, conform
+from synthkit.schemas import Example, conform, label_confidence
 
 
 def mix_weights(df: pl.DataFrame, params: MixParams) -> pl.DataFrame:
@@ -27,7 +27,7 @@ def priority_order(synth: pl.DataFrame, seed: int) -> pl.DataFrame:
     label, earlier rounds first, then the more confident pseudo-labels (rows labelled by construction count as
     confidence 1), ties in a seeded order. A smaller amount is therefore a confidence / round cut of a larger one."""
     cols = synth.columns
-    conf = pl.col("confidence").fill_null(1.0) if "confidence" in cols else pl.lit(1.0)
+    conf = label_confidence(cols)
     rnd = pl.col("round").fill_null(0) if "round" in cols else pl.lit(0)
     order = synth.select(
         pl.int_range(pl.len()).alias("_i"), "label", "family", rnd.alias("_round"), conf.alias("_conf"), pl.col("id").hash(seed=seed).alias("_h")

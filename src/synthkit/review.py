@@ -11,9 +11,12 @@ from synthkit.config import ReviewParams
 from synthkit.errors import InputError
 from synthkit.gates.base import KEEP, Verdict
 from synthkit.io import read_records, write_csv, write_json, write_text
+from synthkit.schemas import label_confidence
 
-REVIEW_COLUMNS = ["id", "label", "family", "channel", "outcome", "text", "scenario", "rationale", "decision", "new_label", "note"]
-SHOWN = REVIEW_COLUMNS[:8]  # what a reviewer sees of a row: LLM rows also show their scenario and label rationale
+REVIEW_COLUMNS = ["id", "label", "family", "channel", "outcome", "text", "scenario", "rationale", "confidence", "decision", "new_label", "note"]
+# what a reviewer sees of a row: LLM rows also show their scenario and label rationale, pseudo-labels their teacher's
+# confidence (blank for rows labelled by construction)
+SHOWN = REVIEW_COLUMNS[:9]
 
 
 class Decision(BaseModel):
@@ -78,11 +81,6 @@ def to_labelstudio(sample: pl.DataFrame) -> list[dict]:
     return [{"data": row} for row in sample.select(SHOWN).to_dicts()]
 
 
-def _confidence(frame: pl.DataFrame) -> pl.Expr:
-    """A row's label confidence (a pseudo-label's teacher probability); rows labelled by construction count as 1."""
-    return (pl.col("confidence").cast(pl.Float64).fill_null(1.0) if "confidence" in frame.columns else pl.lit(1.0)).alias("_conf")
-
-
 def review_sample(kept: pl.DataFrame, rejects: pl.DataFrame, params: ReviewParams, seed: int) -> pl.DataFrame:
     """A stratified sample over label x family x gate outcome, `fraction` of each stratum (at least min_per_stratum).
 
@@ -94,7 +92,7 @@ def review_sample(kept: pl.DataFrame, rejects: pl.DataFrame, params: ReviewParam
     if rejects.height:
         frames.append(rejects.with_columns(pl.col("reason").alias("outcome")))
     cols = ["id", "label", "family", "channel", "outcome", "text"]
-    pool = pl.concat([f.select(*cols, *_provenance(f), _confidence(f)) for f in frames])
+    pool = pl.concat([f.select(*cols, *_provenance(f), _shown_confidence(f), label_confidence(f.columns).alias("_conf")) for f in frames])
     if pool.is_empty() or params.fraction == 0:
         return pool.head(0).drop("_conf").with_columns(pl.lit("").alias(c) for c in ("decision", "new_label", "note"))
     ranked = pool.with_columns(pl.col("id").hash(seed=seed).alias("_h"))
@@ -107,6 +105,13 @@ def review_sample(kept: pl.DataFrame, rejects: pl.DataFrame, params: ReviewParam
     quota = pl.max_horizontal((pl.col("_size") * params.fraction).ceil().cast(pl.Int64), pl.lit(params.min_per_stratum))
     sample = ranked.filter(pl.col("_n") < quota).drop("_h", "_n", "_size")
     return sample.sort("label", "family", "outcome", "id").with_columns(pl.lit("").alias(c) for c in ("decision", "new_label", "note"))
+
+
+def _shown_confidence(frame: pl.DataFrame) -> pl.Expr:
+    """A pseudo-label's teacher confidence, rounded for a reviewer; null for rows labelled by construction."""
+    if "confidence" not in frame.columns:
+        return pl.lit(None, dtype=pl.Float64).alias("confidence")
+    return pl.col("confidence").cast(pl.Float64).round(3).alias("confidence")
 
 
 def _provenance(frame: pl.DataFrame) -> list[pl.Expr]:

@@ -132,6 +132,12 @@ def conform(df: pl.DataFrame, model: type[BaseModel]) -> pl.DataFrame:
     return df.select(exprs)
 
 
+def label_confidence(columns: typing.Iterable[str]) -> pl.Expr:
+    """A row's label confidence as a Float64 expression: a pseudo-label's teacher probability; rows labelled by
+    construction (null confidence, or a frame without the column) count as 1."""
+    return pl.col("confidence").cast(pl.Float64).fill_null(1.0) if "confidence" in columns else pl.lit(1.0, dtype=pl.Float64)
+
+
 def content_id(*parts: str | None) -> str:
     """A stable 16-hex-digit content hash of the given parts."""
     h = hashlib.sha256()

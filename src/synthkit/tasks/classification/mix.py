@@ -27,9 +27,12 @@ def fold_teacher(
 ) -> tuple[pl.DataFrame, dict]:
     """The synthetic rows a fold may train on: pseudo-labels relabelled by generate's teacher refitted on the fold's
     training seeds (generate.pseudo_label's cut; rows it does not take are dropped), other rows unchanged; with counts.
-    A pseudo-label a person accepted or relabelled in review keeps the person's label: no teacher overrides it."""
+    A pseudo-label a person accepted or relabelled in review keeps the person's label: no teacher overrides it; the
+    counts give those as `reviewed`, apart from the `pseudo_labels` the teacher relabels."""
     is_pseudo = synth["generator"].struct.field("backend") == PSEUDO_LABEL
+    reviewed = 0
     if "review" in synth.columns:
+        reviewed = int((is_pseudo & synth["review"].is_not_null()).sum())
         is_pseudo = is_pseudo & synth["review"].is_null()
     pseudo = synth.filter(is_pseudo)
     if pseudo.height == 0:
@@ -46,6 +49,7 @@ def fold_teacher(
     )
     counts = {
         "pseudo_labels": pseudo.height,
+        "reviewed": reviewed,
         "taken": relabelled.height,
         "relabelled": changed,
         "dropped": pseudo.height - relabelled.height,
