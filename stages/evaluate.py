@@ -2,16 +2,20 @@
 
 import _env  # noqa: F401,I001  first: re-runs the stage under the project's .venv python when needed
 
+import sys
+
 import polars as pl
 
 from synthkit import stage
 from synthkit.config import load_params
 from synthkit.embeddings import stage_embedder
+from synthkit.errors import InputError
 from synthkit.io import read_parquet, write_csv, write_json
 from synthkit.mix import mix_weights
 from synthkit.spec import load_spec
 from synthkit.tasks.base import TaskContext
 from synthkit.tasks.registry import load_step
+from synthkit.uplift import negative_uplift
 
 
 def main(args) -> None:
@@ -27,6 +31,10 @@ def main(args) -> None:
     write_json(result.detail, args.slices)
     for name, rows in result.plots.items():
         write_csv(rows, f"{args.plots}/{name}")
+    if line := negative_uplift(result.metrics):  # every output is written first: the figures behind the line are there
+        if params.evaluate.on_negative_uplift == "fail":
+            raise InputError(args.metrics, line, field="evaluate.on_negative_uplift")
+        print(f"warning: {line} ({args.metrics})", file=sys.stderr)
 
 
 if __name__ == "__main__":

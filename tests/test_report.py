@@ -128,3 +128,18 @@ def test_cli_writes_the_page(tmp_path, monkeypatch):
     missing = CliRunner().invoke(app, ["report", "--reports", "nowhere"])
     assert missing.exit_code == 2 and "nowhere: no such folder" in missing.output
 
+
+
+def test_a_run_whose_synthetic_data_lowered_a_headline_metric_leads_with_it(tmp_path):
+    from synthkit.uplift import negative_uplift
+
+    root = write_run(tmp_path / "reports")
+    assert 'class="alert"' not in build_report(root).html  # the tiny run gains on both metrics
+    metrics = json.loads((root / "metrics.json").read_text())
+    assert negative_uplift(metrics) is None
+    metrics.update(student="both", mix={"accuracy": 0.83, "macro_f1": 0.65, "n": 12}, uplift={"accuracy": 0.08, "macro_f1": -0.05})
+    (root / "metrics.json").write_text(json.dumps(metrics))
+    line = negative_uplift(metrics)
+    assert line is not None and "macro_f1 0.7000 -> 0.6500 (-0.0500)" in line and "accuracy" not in line and "both" in line
+    summary = build_report(root).html.split('id="summary"')[1].split("</section>")[0]
+    assert summary.count('class="alert"') == 1 and "macro_f1 0.7000 -&gt; 0.6500" in summary

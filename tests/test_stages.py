@@ -91,3 +91,49 @@ def test_mix_auto_that_cannot_cross_validate_says_how_it_mixed_on_stderr(tmp_pat
     assert res.returncode == 0, res.stderr
     assert "warning: mix.synthetic_ratio auto: no synthetic rows to mix" in res.stderr
     assert json.loads((out / "mix_auto.json").read_text())["target"] == 0
+
+
+def _evaluate_with_mislabelled_synthetic_rows(tmp_path: Path, action: str):
+    """The evaluate stage on a training set whose synthetic rows carry the other label (the synthetic data hurts)."""
+    import polars as pl
+
+    seeds = "text,label,group,channel\n" + "".join(
+        f"{t} {w},{lab},{lab}{i},chat\n"
+        for lab, t in (("refund_request", "refund my money back please"), ("login_problem", "cannot log in to my account"))
+        for i, w in enumerate(("now", "today", "again", "asap")))
+    eval_ = "text,label,group,slices\n" + "".join(
+        f"{t},{lab},e{i}{lab},\n" for lab, ts in (("refund_request", ("money back refund", "refund please now")), ("login_problem", ("log in account broken", "cannot log in")))
+        for i, t in enumerate(ts))
+    params = (REPO / "params.yaml").read_text().replace("students: [both, tfidf_logreg, embed_logreg]", "students: [tfidf_logreg]", 1)
+    params = params.replace("on_negative_uplift: warn", f"on_negative_uplift: {action}", 1)
+    assert f"on_negative_uplift: {action}" in params and "students: [tfidf_logreg]" in params
+    assert _prepare(tmp_path, seeds=seeds, eval_=eval_, params=params).returncode == 0
+    out = tmp_path / "out"
+    real = pl.read_parquet(out / "seeds.parquet")
+    flip = {"refund_request": "login_problem", "login_problem": "refund_request"}
+    synth = pl.concat([real.with_columns(pl.lit("synthetic").alias("source"), (pl.col("id") + f"_s{k}").alias("id"),
+                                         pl.col("label").replace_strict(flip).alias("label")) for k in range(10)])
+    train = pl.concat([real, synth]).with_columns(pl.when(pl.col("source") == "real").then(1.0).otherwise(0.5).alias("weight"))
+    train.write_parquet(out / "train.parquet")
+    return run(
+        ["python", str(REPO / "stages/evaluate.py"), "--params", str(tmp_path / "params.yaml"), "--spec", str(REPO / "spec/spec.yaml"),
+         "--train", str(out / "train.parquet"), "--seeds", str(out / "seeds.parquet"), "--eval", str(out / "eval.parquet"),
+         "--metrics", str(out / "metrics.json"), "--slices", str(out / "slices.json"), "--plots", str(out / "plots")],
+        cwd=REPO, check=False,
+    )
+
+
+@pytest.mark.parametrize("action", ["warn", "fail"])
+def test_evaluate_says_on_stderr_when_the_synthetic_data_lowers_the_score_and_stops_if_params_say_fail(tmp_path, action):
+    import json
+
+    res = _evaluate_with_mislabelled_synthetic_rows(tmp_path, action)
+    metrics = json.loads((tmp_path / "out/metrics.json").read_text())  # written either way: the figures behind the line
+    assert metrics["uplift"]["macro_f1"] < 0
+    lines = [line for line in res.stderr.splitlines() if "lowered" in line]
+    assert len(lines) == 1 and "macro_f1" in lines[0] and "tfidf_logreg" in lines[0], res.stderr
+    if action == "warn":
+        assert res.returncode == 0 and lines[0].startswith("warning: ")
+    else:
+        assert res.returncode == 2 and lines[0].startswith("error: ") and "evaluate.on_negative_uplift" in lines[0]
+        assert "Traceback" not in res.stderr

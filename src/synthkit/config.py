@@ -347,6 +347,9 @@ class EvaluateParams(_Strict):
     C: float = Field(10.0, gt=0.0)
     min_slice_size: int = Field(5, ge=1)
     ratio_grid: list[float] = Field(default_factory=lambda: [0.0, 0.2, 0.4, 0.6])
+    # when the mix scores below real-only on a headline metric of the protected eval set (the synthetic data hurt):
+    # warn names the metrics on stderr and the report leads with it; fail also stops the stage (exit 2)
+    on_negative_uplift: Literal["warn", "fail"] = "warn"
 
     @model_validator(mode="after")
     def _grid(self) -> "EvaluateParams":

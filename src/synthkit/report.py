@@ -15,6 +15,7 @@ import altair as alt
 import polars as pl
 
 from synthkit.errors import InputError
+from synthkit.uplift import negative_uplift
 
 PIPELINE = ("generate", "validate", "filter", "dedupe", "mix")
 MODELS = ("lead_baseline", "copy_baseline", "real_only", "mix")  # the order models appear in tables and charts
@@ -280,6 +281,9 @@ def section_summary(inp: Inputs, page: Page) -> str:
                 diff = uplift.get(name, mix[name] - real[name])
                 cards.append(f'<div class="card"><div class="metric">{esc(name)}</div><div>real-only {fmt(real[name])} &rarr; mix {fmt(mix[name])}</div>'
                              f'<div class="big">{signed(diff)}</div></div>')
+        if hurt := negative_uplift(metrics):
+            parts.append(f'<p class="alert">{esc(hurt[0].upper() + hurt[1:])}. On these metrics a student trained on '
+                         "the real seeds alone does better than one trained on the mix.</p>")
         parts.append(f'<div class="cards">{"".join(cards)}</div>' if cards else note("metrics.json has no real-only/mix figures."))
         tr = metrics.get("train_rows", {})
         if tr:
@@ -654,6 +658,7 @@ table.kv td.num{text-align:left}
 .cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #d9e2ec;border-radius:6px;padding:10px 14px;min-width:220px}
 .card .metric{font-weight:600}.card .big{font-size:24px}
 .absent{color:#8a6d3b;background:#fcf8e3;border:1px solid #faebcc;padding:6px 10px;border-radius:4px}
+.alert{color:#8a1f11;background:#fdecea;border:1px solid #f5c2c7;padding:6px 10px;border-radius:4px;font-weight:600}
 .chart{margin:8px 0}.chart.failed{color:#c53030}details{margin:6px 0}summary{cursor:pointer;color:#334e68}code{background:#f0f4f8;padding:1px 4px}
 """
 

@@ -41,7 +41,7 @@ COMMON_READS: dict[str, tuple[str, ...]] = {
                "filter.critic.label_leak_spaced", "filter.review", "filter.calibration", "llm.base_url"),
     "dedupe": ("dedupe",),
     "mix": ("seed", "mix"),
-    "evaluate": ("task.type", "mix.real_weight", "mix.synthetic_weight", "evaluate.min_slice_size"),
+    "evaluate": ("task.type", "mix.real_weight", "mix.synthetic_weight", "evaluate.min_slice_size", "evaluate.on_negative_uplift"),
     "monitor": ("seed", "monitor", "dedupe.threshold", "dedupe.num_perm", "dedupe.shingle", "dedupe.ngram"),
     "manifest": ("seed", "generate", "validate", "filter", "dedupe", "mix", "llm"),
 }
