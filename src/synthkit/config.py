@@ -112,9 +112,12 @@ class PseudoLabelParams(_Strict):
     student: StudentName = "both"                 # the self-training student (synthkit.students)
     # who must agree with the student: views (single-view students), knn (nearest seed, char n-grams),
     # embed_knn (majority of the knn_k nearest seeds by embedding cosine), or a combination
-    agreement: Literal["none", "views", "knn", "views_knn", "embed_knn", "views_embed_knn"] = "views"
+    agreement: Literal["none", "views", "knn", "views_knn", "embed_knn", "views_embed_knn"] = "none"
     knn_k: int = Field(1, ge=1)                   # embed_knn: seeds that vote
     C: float = Field(10.0, gt=0.0)
+    # the teacher's sentence encoder (its embedding features, views and embed_knn): minilm (all-MiniLM-L6-v2, synthkit.minilm;
+    # a stronger encoder than the student's, so the teacher's mistakes are not the student's) or wordllama (the student's own)
+    encoder: Literal["minilm", "wordllama"] = "minilm"
 
 
 class SeedVariationParams(_Strict):

@@ -2,7 +2,9 @@
 
 Each round the student (trained on the seeds plus the previous round's pseudo-labels) relabels the whole pool;
 per label the most confident texts are taken, up to a cap that grows every round (class-balanced selection).
-The student is one of synthkit.students (`student`). Optionally the single-view students (word n-grams, char
+The student is one of synthkit.students (`student`); its sentence-embedding features come from `encoder`: by
+default all-MiniLM-L6-v2 (synthkit.minilm), a stronger encoder than the deployed student's, so the teacher is not
+wrong exactly where the student is. Optionally the single-view students (word n-grams, char
 n-grams, and the sentence embedding when the student reads it) and/or the nearest seeds must agree with the
 student, which keeps the pseudo-labels cleaner than confidence alone: `knn` takes the most similar seed by char
 n-gram TF-IDF, `embed_knn` the majority of the `knn_k` most similar seeds by sentence-embedding cosine. Rows carry
@@ -20,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from synthkit.config import PseudoLabelParams
 from synthkit.embeddings import Embedder
 from synthkit.generators.template import template_hash
+from synthkit.minilm import MiniLM, shared_minilm
 from synthkit.schemas import CHANNELS, Example, Generator, content_id, rows_to_frame
 from synthkit.students import EmbeddingFeatures, neighbour_vote, train_student, uses_embeddings
 
@@ -48,6 +51,19 @@ def _nearest_seed_labels(seed_texts: list[str], seed_labels: list[str], pool: li
     return np.asarray(seed_labels)[nearest]
 
 
+def teacher_encoder(params: PseudoLabelParams, embedder: Embedder | None = None) -> Embedder | MiniLM | None:
+    """The sentence encoder the teacher reads: all-MiniLM-L6-v2 (params.encoder minilm), or the student's own (the
+    stage's embedder, with its cache)."""
+    if params.encoder == "minilm" and uses_embeddings_anywhere(params):
+        return shared_minilm()
+    return embedder
+
+
+def uses_embeddings_anywhere(params: PseudoLabelParams) -> bool:
+    """Whether the teacher reads sentence embeddings at all (its student, or embed_knn agreement)."""
+    return uses_embeddings(params.student) or params.agreement in ("embed_knn", "views_embed_knn")
+
+
 def select_pseudo_labels(
     seed_texts: list[str], seed_labels: list[str], pool: list[str], params: PseudoLabelParams, embedder: Embedder | None = None
 ) -> list[tuple[int, str, float, int]]:
@@ -57,6 +73,7 @@ def select_pseudo_labels(
     """
     if not pool or len(set(seed_labels)) < 2:
         return []
+    embedder = teacher_encoder(params, embedder)
     first_round: dict[int, int] = {}
     chosen: list[tuple[int, str, float]] = []
     texts, labels, weights = list(seed_texts), list(seed_labels), [1.0] * len(seed_texts)
