@@ -69,9 +69,10 @@ class MiniLM:
             raise EncoderError(str(folder), f"cannot load the bundled all-MiniLM-L6-v2 model ({type(exc).__name__}: {exc})") from None
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.w = {k: v.astype(np.float32) for k, v in weights.items() if v.dtype != np.int64}
-        # projection matrices transposed once, contiguous: a 2-D @ 2-D product per layer runs in BLAS
-        self.wt = {k: np.ascontiguousarray(v.T) for k, v in self.w.items() if v.ndim == 2 and k.startswith("encoder.")}
+        self.w = {k: v.astype(np.float32, copy=False) for k, v in weights.items() if v.dtype != np.int64}
+        # projection matrices transposed once and contiguous, so each layer's 2-D @ 2-D product runs in BLAS; the
+        # untransposed copies are not kept
+        self.wt = {k: np.ascontiguousarray(self.w.pop(k).T) for k in [k for k, v in self.w.items() if v.ndim == 2 and k.startswith("encoder.")]}
         self.cache: dict[str, np.ndarray] = {}
 
     def __deepcopy__(self, memo) -> MiniLM:

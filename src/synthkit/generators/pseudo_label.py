@@ -51,17 +51,15 @@ def _nearest_seed_labels(seed_texts: list[str], seed_labels: list[str], pool: li
     return np.asarray(seed_labels)[nearest]
 
 
+EMBED_KNN = ("embed_knn", "views_embed_knn")  # agreements where the seeds nearest by embedding vote
+
+
 def teacher_encoder(params: PseudoLabelParams, embedder: Embedder | None = None) -> Embedder | MiniLM | None:
     """The sentence encoder the teacher reads: all-MiniLM-L6-v2 (params.encoder minilm), or the student's own (the
-    stage's embedder, with its cache)."""
-    if params.encoder == "minilm" and uses_embeddings_anywhere(params):
+    stage's embedder, with its cache). A teacher that reads no embedding (a TF-IDF student, no embed_knn) loads none."""
+    if params.encoder == "minilm" and (uses_embeddings(params.student) or params.agreement in EMBED_KNN):
         return shared_minilm()
     return embedder
-
-
-def uses_embeddings_anywhere(params: PseudoLabelParams) -> bool:
-    """Whether the teacher reads sentence embeddings at all (its student, or embed_knn agreement)."""
-    return uses_embeddings(params.student) or params.agreement in ("embed_knn", "views_embed_knn")
 
 
 def select_pseudo_labels(
@@ -78,7 +76,7 @@ def select_pseudo_labels(
     chosen: list[tuple[int, str, float]] = []
     texts, labels, weights = list(seed_texts), list(seed_labels), [1.0] * len(seed_texts)
     knn = _nearest_seed_labels(seed_texts, seed_labels, pool) if params.agreement in ("knn", "views_knn") else None
-    if params.agreement in ("embed_knn", "views_embed_knn"):
+    if params.agreement in EMBED_KNN:
         knn = np.asarray(neighbour_vote(seed_texts, seed_labels, pool, params.knn_k, embedder)[0])
     for rnd in range(1, params.rounds + 1):
         model = train_student(texts, labels, weights, C=params.C, kind=params.student, embedder=embedder)
