@@ -4,12 +4,13 @@ Every text of each dataset's train split is real and correctly labelled, so ever
 in benchmarks/real_data.py (draw 0): 10 seeds per label from the train split; the gates are built the way the filter
 stage builds them for gate calibration (tasks/classification/filter.real_text_gates) with the params `synthkit init`
 writes, and judge every train text (the critic's seed-relative checks against the 10 seeds per label). Consistency is
-judged against the true label: the seed student (trained on the seeds) on every other train text, each seed by a
-student trained on the other folds; `consistency.exempt` is the pool's rate once the (label, predicted label) pairs the
+judged against the true label: the seed student (filter.consistency.student over filter.consistency.encoder, trained
+on the seeds) on every other train text, each seed by a student trained on the other folds; `consistency.exempt` is the pool's rate once the (label, predicted label) pairs the
 seeds show out of fold are exempt, as filter.calibration.action exempt does; `consistency.flipped_recall` is the
 share of pool texts given a random other label (known mislabels) that the gate rejects. Baselines in the same run:
-the bare toxicity model (min_words 0), the critic's previous length quantiles (0.05, 0.95) and the previous
-consistency rule (any confident disagreement rejects: plausible_share 0). `consistency.threshold_sweep`: the
+the bare toxicity model (min_words 0), the critic's previous length quantiles (0.05, 0.95), the previous
+consistency rule (any confident disagreement rejects: plausible_share 0) and the previous consistency student
+(`consistency.tfidf_student`: TF-IDF features, plausible_share 0.04). `consistency.threshold_sweep`: the
 consistency gate's per-label rates on the pool texts and its flipped recall at higher plausible_share / min_confidence
 (what meeting a 1% per-label bar would cost the gate). The test splits are never read.
 
@@ -38,7 +39,7 @@ from synthkit.calibration import finding_kind  # noqa: E402
 from synthkit.config import Params  # noqa: E402
 from synthkit.engine import LocalEngine  # noqa: E402
 from synthkit.gates.base import Verdict  # noqa: E402
-from synthkit.gates.consistency import gate_consistency  # noqa: E402
+from synthkit.gates.consistency import consistency_encoder, gate_consistency  # noqa: E402
 from synthkit.gates.pii import build_analyzer  # noqa: E402
 from synthkit.io import write_json  # noqa: E402
 from synthkit.schemas import content_id  # noqa: E402
@@ -152,7 +153,8 @@ def run(name: str, params: Params, analyzer) -> dict:
             }
         if not variant:  # consistency against the true label: seeds out of fold, every other train text by the seed student
             oof = gates["consistency"](real)
-            student = seed_student(seeds, p.filter.consistency.C)
+            cons = p.filter.consistency
+            student = seed_student(seeds, cons.C, cons.student, consistency_encoder(cons))
             on_pool = gate_consistency(
                 pool["text"].to_list(),
                 pool["label"].to_list(),
@@ -174,6 +176,16 @@ def run(name: str, params: Params, analyzer) -> dict:
             out["consistency.plausible_share_0"] = per_label(labs, lines, oof_prev[: seeds.height] + on_pool_prev)
             out["consistency.plausible_share_0.flipped_recall"] = round(
                 sum(v.reason is not None for v in gate_consistency(pool["text"].to_list(), flipped, student, previous)) / pool.height, 4
+            )
+            # baseline in the same run: the previous default student (TF-IDF features, plausible_share 0.04)
+            tfidf = cons.model_copy(update={"student": "tfidf_logreg", "plausible_share": 0.04})
+            tfidf_student = seed_student(seeds, tfidf.C, tfidf.student)
+            tfidf_ctx = TaskContext(spec, p.model_copy(update={"filter": p.filter.model_copy(update={"consistency": tfidf})}), progress=False)
+            oof_tfidf = dict(real_text_gates(tfidf_ctx, seeds, analyzer, LocalEngine()))["consistency"](real)
+            on_pool_tfidf = gate_consistency(pool["text"].to_list(), pool["label"].to_list(), tfidf_student, tfidf)
+            out["consistency.tfidf_student"] = per_label(labs, lines, oof_tfidf[: seeds.height] + on_pool_tfidf)
+            out["consistency.tfidf_student.flipped_recall"] = round(
+                sum(v.reason is not None for v in gate_consistency(pool["text"].to_list(), flipped, tfidf_student, tfidf)) / pool.height, 4
             )
             # what the 1% bar would cost: the gate's two thresholds raised, on the pool texts (train minus the seeds),
             # beside its power on the same texts given a random other label
@@ -211,6 +223,7 @@ def run(name: str, params: Params, analyzer) -> dict:
         "consistency",
         "consistency.exempt",
         "consistency.plausible_share_0",
+        "consistency.tfidf_student",
         "toxicity.toxicity_bare_model",
     ):
         g = out[gate]
@@ -241,7 +254,7 @@ def main() -> None:
     }
     for name in names:
         result[name] = run(name, params, analyzer)
-        for key in ("consistency.flipped_recall", "consistency.plausible_share_0.flipped_recall"):
+        for key in ("consistency.flipped_recall", "consistency.plausible_share_0.flipped_recall", "consistency.tfidf_student.flipped_recall"):
             print(f"{name} {key}: {result[name][key]}", flush=True)
     write_json(result, args.out)
     print(f"wrote {args.out}")

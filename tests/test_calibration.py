@@ -91,6 +91,10 @@ def test_finding_kind_names_the_sub_check_or_the_predicted_label():
         == "consistency_disagree:predicted=b"
     )
     assert (
+        finding_kind(Verdict("toxicity_offensive", "word=stupid p=0.875"))
+        == "toxicity_offensive:word=stupid"
+    )
+    assert (
         finding_kind(Verdict("critic_length_outlier", "words=60 allowed=1-40"))
         == "critic_length_outlier"
     )
@@ -121,7 +125,10 @@ def test_real_rates_per_label_and_origin_and_the_miscalibrated_labels():
         11,
         3,
     )
-    assert len(refund["examples"]) == 2 and refund["kinds"] == {"toxicity_offensive": 3}
+    assert len(refund["examples"]) == 2 and refund["kinds"] == {
+        "toxicity_offensive:word=idiots": 2,
+        "toxicity_offensive:word=morons": 1,
+    }
     assert (
         cancel["pool"]["rejected"],
         cancel["pool"]["texts"],
@@ -171,6 +178,24 @@ def test_exempt_keeps_only_the_flagged_labels_candidates_for_the_kinds_seen_in_r
     assert exempted == Counter(
         {("critic", "a"): 1}
     )  # label b's doubled word and label a's other finding still reject
+
+
+def test_exempt_keeps_a_toxicity_finding_only_for_the_word_the_labels_real_texts_were_flagged_for():
+    seeds = _seeds(["how do I get my card out of the stupid machine", "this stupid app lost my refund"])
+    real = real_texts(seeds, None, None, max_pool=0, seed=1)
+    rates = real_rates(real, judge_real(real, [("toxicity", _toxicity_gate)]), CalibrationParams())
+    assert rates["toxicity"]["refund_request"]["kinds"] == {"toxicity_offensive:word=stupid": 2}
+    exempted: Counter = Counter()
+    ((_, gate),) = exempting([("toxicity", _toxicity_gate)], rates, [("toxicity", "refund_request")], exempted)
+    frame = pl.DataFrame(
+        {
+            "text": ["refund this stupid fee", "refund it you fucking morons", "cancel this stupid plan"],
+            "label": ["refund_request", "refund_request", "cancel_subscription"],
+        }
+    )
+    # the label's own word is kept; another word in the same label, and the same word in another label, still reject
+    assert [v.reason for v in gate(frame)] == [None, "toxicity_offensive", "toxicity_offensive"]
+    assert exempted == Counter({("toxicity", "refund_request"): 1})
 
 
 def test_exempt_never_lets_the_pii_gates_findings_through_even_when_real_texts_hold_them():

@@ -4,7 +4,8 @@ A gate that rejects more than filter.calibration.max_real_reject of a label's re
 label: it would strip that label's real-looking candidates and shift the label mix. filter.calibration.action says
 what follows: warn (one line on stderr), fail (the stage stops after writing the report) or exempt: a candidate of
 that label that the gate rejects for a finding of a kind the gate also found in the label's real texts (finding_kind:
-the reason, plus the sub-check or the predicted label where the reason has one) is kept; other findings still reject.
+the reason, plus the sub-check, the predicted label or the offensive word where the reason has one) is kept; other
+findings still reject (a label whose real texts say "stupid" keeps candidates flagged for "stupid", not for a slur).
 The PII gate is never exempted: personal data in a label's real texts is no reason to let it into the training set
 (it is still measured, reported and warned about, and `fail` still stops).
 Pool texts carry no labels; each is attributed to the label the task type gives it (classification: the seed
@@ -26,13 +27,14 @@ ALL = "*"  # the label of texts with none (task types with targets)
 # a gate as it judges real text: one verdict per row, None for a row it does not judge
 RealGate = tuple[str, Callable[[pl.DataFrame], list[Verdict | None]]]
 NEVER_EXEMPT = frozenset({"pii"})  # governance gates: what real text holds is no licence for candidates
-_SUB = re.compile(r"^(?:(\w+):|(predicted=\S+))")
+_SUB = re.compile(r"^(?:(\w+):|(predicted=\S+)|(word=\S+))")
 
 
 def finding_kind(v: Verdict) -> str:
-    """What a rejecting verdict found: its reason, plus the sub-check (critic residue) or predicted label (consistency)."""
+    """What a rejecting verdict found: its reason, plus the sub-check (critic residue), the predicted label
+    (consistency) or the word that weighs most in the offensive score (toxicity, offline)."""
     m = _SUB.match(v.detail or "")
-    return f"{v.reason}:{m.group(1) or m.group(2)}" if m else str(v.reason)
+    return f"{v.reason}:{m.group(1) or m.group(2) or m.group(3)}" if m else str(v.reason)
 
 
 def real_texts(

@@ -242,9 +242,12 @@ class ConsistencyParams(_Strict):
     enabled: bool = True
     min_confidence: float = Field(0.5, ge=0.0, le=1.0)
     # backend student: a label among the student's top ceil(share x labels) (at least 1) is plausible and never rejected
-    plausible_share: float = Field(0.04, ge=0.0, lt=1.0)
+    plausible_share: float = Field(0.12, ge=0.0, lt=1.0)
     C: float = Field(10.0, gt=0.0)
-    student: StudentName = "tfidf_logreg"  # backend student: the seed-trained student (synthkit.students)
+    student: StudentName = "embed_logreg"  # backend student: the seed-trained student (synthkit.students)
+    # the sentence encoder of the student's embedding features and of embed_knn: minilm (all-MiniLM-L6-v2,
+    # synthkit.minilm) or wordllama (the stage's embedder, with its cache)
+    encoder: Literal["minilm", "wordllama"] = "minilm"
     knn_k: int = Field(5, ge=1)            # backend embed_knn: the seeds most similar by embedding cosine vote
     knn_min_share: float = Field(0.6, gt=0.0, le=1.0)  # embed_knn: reject when another label wins at least this share
     # backend student: the seed-trained student relabels; embed_knn: the nearest seeds vote; openai: an LLM relabels

@@ -82,3 +82,36 @@ def test_a_label_the_student_ranks_among_its_top_is_kept_and_a_far_one_rejected(
     far = gate_consistency(text, ["login"], student, lenient)[0]
     assert far.reason == "consistency_disagree" and "predicted=refund" in far.detail and "rank=3" in far.detail
     assert gate_consistency(text, ["unknown_label"], student, lenient)[0].reason == "consistency_disagree"
+
+
+def test_the_gate_reads_minilm_unless_told_otherwise():
+    from synthkit.embeddings import Embedder
+    from synthkit.gates.consistency import consistency_encoder
+    from synthkit.minilm import MiniLM
+
+    own = Embedder(None)
+    assert ConsistencyParams().student == "embed_logreg" and ConsistencyParams().encoder == "minilm"
+    assert isinstance(consistency_encoder(ConsistencyParams(), own), MiniLM)
+    assert isinstance(consistency_encoder(ConsistencyParams(backend="embed_knn"), own), MiniLM)
+    assert consistency_encoder(ConsistencyParams(encoder="wordllama"), own) is own
+    # a gate that reads no embedding loads no encoder
+    assert consistency_encoder(ConsistencyParams(student="tfidf_logreg"), own) is own
+    assert consistency_encoder(ConsistencyParams(backend="openai"), None) is None
+
+
+def test_the_default_student_relabels_by_meaning_over_minilm():
+    from synthkit.gates.consistency import consistency_encoder
+    from synthkit.minilm import DIM
+    from synthkit.tasks.classification.filter import seed_student
+    from tests.conftest import make_rows
+
+    params = ConsistencyParams()
+    seeds = make_rows([(t, "refund") for t in REFUND] + [(t, "login") for t in LOGIN], source="real", split="seed")
+    student = seed_student(seeds, params.C, params.student, consistency_encoder(params))
+    assert student.named_steps["features"].transform(["x"]).shape[1] == DIM
+    # paraphrases sharing no word with any seed: the label the text means is kept, the other rejected
+    texts = ["I'd like to get reimbursed for that purchase", "the site won't accept my credentials"]
+    kept = gate_consistency(texts, ["refund", "login"], student, params)
+    swapped = gate_consistency(texts, ["login", "refund"], student, params.model_copy(update={"min_confidence": 0.0}))
+    assert [v.reason for v in kept] == [None, None]
+    assert [v.reason for v in swapped] == ["consistency_disagree"] * 2

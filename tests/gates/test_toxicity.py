@@ -26,7 +26,13 @@ def test_import_does_not_load_the_model():
 def test_offensive_texts_are_dropped(text):
     (v,) = gate_toxicity([text], ToxicityParams())
     assert v.reason == "toxicity_offensive"
-    assert re.fullmatch(r"p=\d\.\d{3}", v.detail)
+    assert re.fullmatch(r"word=[a-z]+ p=\d\.\d{3}", v.detail)
+
+
+def test_the_verdict_names_the_word_that_weighs_most():
+    texts = ["you are a fucking idiot", "how do I get my card out of the stupid machine", "refund me now you morons"]
+    words = [v.detail.split()[0] for v in gate_toxicity(texts, ToxicityParams(threshold=0.5))]
+    assert words == ["word=fucking", "word=stupid", "word=morons"]
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,17 @@ from sklearn.pipeline import Pipeline
 from synthkit.config import ConsistencyParams
 from synthkit.embeddings import Embedder
 from synthkit.gates.base import KEEP, Verdict
-from synthkit.students import neighbour_vote
+from synthkit.minilm import MiniLM, shared_minilm
+from synthkit.students import neighbour_vote, uses_embeddings
+
+
+def consistency_encoder(params: ConsistencyParams, embedder: Embedder | None = None) -> Embedder | MiniLM | None:
+    """The sentence encoder the gate reads: all-MiniLM-L6-v2 (params.encoder minilm) or the stage's embedder (wordllama,
+    with its cache). A gate that reads no embedding (a TF-IDF student, the openai backend) loads none."""
+    reads = params.backend == "embed_knn" or (params.backend == "student" and uses_embeddings(params.student))
+    if params.encoder == "minilm" and reads:
+        return shared_minilm()
+    return embedder
 
 
 def plausible_top(n_labels: int, share: float) -> int:

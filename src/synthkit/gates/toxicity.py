@@ -19,10 +19,12 @@ def gate_toxicity(texts: list[str], params: ToxicityParams, llm: LlmParams | Non
         return []
     if params.backend == "openai_moderation":
         return _moderate(texts, params, llm or LlmParams())
-    probs = offensive_prob(list(texts), params.min_words)
+    probs, features = _scored(list(texts), params.min_words)
+    flagged = [i for i, p in enumerate(probs) if p >= params.threshold]
+    words = dict(zip(flagged, top_words(features, flagged), strict=True))
     return [
-        Verdict(reason="toxicity_offensive", detail=f"p={p:.3f}") if p >= params.threshold else KEEP
-        for p in (float(x) for x in probs)
+        Verdict(reason="toxicity_offensive", detail=f"word={words[i]} p={p:.3f}") if i in words else KEEP
+        for i, p in enumerate(probs)
     ]
 
 
@@ -34,16 +36,43 @@ def offensive_prob(texts: list[str], min_words: float) -> list[float]:
     whole norm and decides alone ("please shut off" scores like "shut up"); the padding bounds the norm from below by
     that of min_words words of the vocabulary's median idf. Strongly offensive words still decide short texts.
     """
+    return _scored(list(texts), min_words)[0]
+
+
+def _scored(texts: list[str], min_words: float):
+    """(offensive probabilities, the feature rows the model scored) for texts (offensive_prob)."""
     import numpy as np
     from profanity_check import profanity_check as pc  # loads the model on first import
     from scipy.sparse import diags
 
     if min_words <= 0:
-        return [float(p) for p in pc.model.predict_proba(pc.vectorizer.transform(texts))[:, 1]]
-    raw = _raw_tfidf(pc.vectorizer, texts)
-    norms = np.sqrt(np.asarray(raw.multiply(raw).sum(axis=1)).ravel())
-    floor = np.sqrt(min_words) * float(np.median(pc.vectorizer.idf_))
-    return [float(p) for p in pc.model.predict_proba(diags(1.0 / np.maximum(norms, floor)) @ raw)[:, 1]]
+        features = pc.vectorizer.transform(texts)
+    else:
+        raw = _raw_tfidf(pc.vectorizer, texts)
+        norms = np.sqrt(np.asarray(raw.multiply(raw).sum(axis=1)).ravel())
+        floor = np.sqrt(min_words) * float(np.median(pc.vectorizer.idf_))
+        features = diags(1.0 / np.maximum(norms, floor)) @ raw
+    features = features.tocsr()
+    return [float(p) for p in pc.model.predict_proba(features)[:, 1]], features
+
+
+def top_words(features, rows: list[int]) -> list[str]:
+    """For each row, the word that adds most to its offensive score (feature weight x the model's mean coefficient):
+    what the gate found, so calibration can tell one flagged word from another. "-" for a row with no positive word."""
+    import numpy as np
+    from profanity_check import profanity_check as pc
+
+    if not rows:
+        return []
+    coef = np.mean([c.estimator.coef_[0] for c in pc.model.calibrated_classifiers_], axis=0)
+    names = pc.vectorizer.get_feature_names_out()
+    out = []
+    for r in rows:
+        lo, hi = features.indptr[r], features.indptr[r + 1]
+        idx = features.indices[lo:hi]
+        contrib = features.data[lo:hi] * coef[idx]
+        out.append(str(names[idx[contrib.argmax()]]) if len(idx) and contrib.max() > 0 else "-")
+    return out
 
 
 def _raw_tfidf(vectorizer, texts: list[str]):

@@ -15,7 +15,7 @@ import polars as pl
 from synthkit.config import ConsistencyParams
 from synthkit.cost import CostLedger
 from synthkit.gates.base import KEEP, Verdict, map_gate
-from synthkit.gates.consistency import consistency_verdicts, gate_consistency, gate_consistency_knn
+from synthkit.gates.consistency import consistency_encoder, consistency_verdicts, gate_consistency, gate_consistency_knn
 from synthkit.gates.critic import gate_critic
 from synthkit.gates.llm_consistency import gate_llm_consistency
 from synthkit.gates.llm_critic import gate_llm_critic
@@ -38,7 +38,8 @@ def filter_gates(ctx: TaskContext, seeds: pl.DataFrame, decisions: dict[str, Dec
     """The filter gates in order (human decisions are applied before them by the stage)."""
     params, llm, spec = ctx.params.filter, ctx.params.llm, ctx.spec
     cons = params.consistency
-    student = seed_student(seeds, cons.C, cons.student, ctx.embedder) if cons.enabled and cons.backend == "student" else None
+    encoder = consistency_encoder(cons, ctx.embedder)
+    student = seed_student(seeds, cons.C, cons.student, encoder) if cons.enabled and cons.backend == "student" else None
     seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
     reviewed_accept = {k for k, d in decisions.items() if d.decision in ("accept", "relabel")}
     toxicity = partial(toxicity_batch, params=params.toxicity, llm=llm)  # the same function whole or per engine batch
@@ -52,7 +53,7 @@ def filter_gates(ctx: TaskContext, seeds: pl.DataFrame, decisions: dict[str, Dec
             verdicts = gate_llm_consistency(frame, spec, params.consistency, llm, **llm_kw)
         elif cons.backend == "embed_knn":
             seed_labels = seeds.filter(pl.col("split") == "seed")["label"].to_list()
-            verdicts = gate_consistency_knn(frame["text"].to_list(), frame["label"].to_list(), seed_texts, seed_labels, cons, ctx.embedder)
+            verdicts = gate_consistency_knn(frame["text"].to_list(), frame["label"].to_list(), seed_texts, seed_labels, cons, encoder)
         else:
             verdicts = gate_consistency(frame["text"].to_list(), frame["label"].to_list(), student, params.consistency)
         return [KEEP if i in reviewed_accept else v for v, i in zip(verdicts, frame["id"].to_list())]
@@ -70,7 +71,7 @@ def filter_gates(ctx: TaskContext, seeds: pl.DataFrame, decisions: dict[str, Dec
 def pool_labels(ctx: TaskContext, seeds: pl.DataFrame, pool: pl.DataFrame) -> tuple[list[str | None], str]:
     """Labels for the unlabeled pool's texts in gate calibration: the seed student's prediction (and how they were given)."""
     cons = ctx.params.filter.consistency
-    student = seed_student(seeds, cons.C, cons.student, ctx.embedder)
+    student = seed_student(seeds, cons.C, cons.student, consistency_encoder(cons, ctx.embedder))
     if student is None or pool.height == 0:
         return [None] * pool.height, "none (fewer than two seed labels)"
     return predict_with_confidence(student, pool["text"].to_list())[0], "the seed student's prediction"
@@ -106,7 +107,8 @@ def real_text_gates(ctx: TaskContext, seeds: pl.DataFrame, analyzer, engine) -> 
     def consistency(frame: pl.DataFrame):
         if not (params.consistency.enabled and params.consistency.backend == "student"):
             return [None] * frame.height
-        oof = out_of_fold(seeds, params.calibration.folds, params.consistency, ctx.params.seed, ctx.embedder)
+        oof = out_of_fold(seeds, params.calibration.folds, params.consistency, ctx.params.seed,
+                          consistency_encoder(params.consistency, ctx.embedder))
         return [oof.get(i) for i in frame["id"].to_list()]
 
     return [
