@@ -320,12 +320,12 @@ def main() -> None:
                 logged[(m.group(1), int(m.group(2)))] = {"wall_s": None, **json.loads(m.group(3))}
         tasks = [t for t in tasks if (t[0], t[1]) in logged]
         done = [logged[(t[0], t[1])] for t in tasks]
-        result["draws_completed"] = {name: sum(t[0] == name for t in tasks) for name in args.datasets}
     elif args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
             done = list(pool.map(run_task, tasks))
     else:
         done = [run_task(t) for t in tasks]
+    result["draws_completed"] = {name: sum(t[0] == name for t in tasks) for name in args.datasets}
     result["wall_s_total"] = round(time.perf_counter() - t_all, 1)
     result["jobs"] = args.jobs
     for name in args.datasets:
