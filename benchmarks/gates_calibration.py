@@ -155,50 +155,44 @@ def run(name: str, params: Params, analyzer) -> dict:
             oof = gates["consistency"](real)
             cons = p.filter.consistency
             student = seed_student(seeds, cons.C, cons.student, consistency_encoder(cons))
-            on_pool = gate_consistency(
-                pool["text"].to_list(),
-                pool["label"].to_list(),
-                student,
-                p.filter.consistency,
-            )
-            out["consistency"] = per_label(labs, lines, oof[: seeds.height] + on_pool)
-            # the same gate's power: every pool text given a random other label (a known mislabel) should be rejected
+            pool_texts, pool_labs, pool_lines = pool["text"].to_list(), pool["label"].to_list(), pool["line"].to_list()
+            # the gate's power: every pool text given a random other label (a known mislabel) should be rejected
             rng = random.Random(0)
-            flipped = [rng.choice([x for x in labels if x != lab]) for lab in pool["label"].to_list()]
-            out["consistency.flipped_recall"] = round(
-                sum(v.reason is not None for v in gate_consistency(pool["text"].to_list(), flipped, student, p.filter.consistency)) / pool.height, 4
-            )
+            flipped = [rng.choice([x for x in labels if x != lab]) for lab in pool_labs]
+
+            def recall(model, q) -> float:
+                return round(sum(v.reason is not None for v in gate_consistency(pool_texts, flipped, model, q)) / pool.height, 4)
+
+            def judged(q, model, seed_verdicts=None) -> tuple[dict, list[Verdict]]:
+                """Rates over the seeds (out of fold, with q) and the pool texts (model with q), and the pool verdicts."""
+                if seed_verdicts is None:
+                    ctx = TaskContext(spec, p.model_copy(update={"filter": p.filter.model_copy(update={"consistency": q})}), progress=False)
+                    seed_verdicts = dict(real_text_gates(ctx, seeds, analyzer, LocalEngine()))["consistency"](real)
+                on_pool = gate_consistency(pool_texts, pool_labs, model, q)
+                return per_label(labs, lines, seed_verdicts[: seeds.height] + on_pool), on_pool
+
+            out["consistency"], on_pool = judged(cons, student, oof)
+            out["consistency.flipped_recall"] = recall(student, cons)
             # baseline in the same run: the previous rule (any confident disagreement rejects: plausible_share 0)
-            previous = p.filter.consistency.model_copy(update={"plausible_share": 0.0})
-            on_pool_prev = gate_consistency(pool["text"].to_list(), pool["label"].to_list(), student, previous)
-            prev_ctx = TaskContext(spec, p.model_copy(update={"filter": p.filter.model_copy(update={"consistency": previous})}), progress=False)
-            oof_prev = dict(real_text_gates(prev_ctx, seeds, analyzer, LocalEngine()))["consistency"](real)
-            out["consistency.plausible_share_0"] = per_label(labs, lines, oof_prev[: seeds.height] + on_pool_prev)
-            out["consistency.plausible_share_0.flipped_recall"] = round(
-                sum(v.reason is not None for v in gate_consistency(pool["text"].to_list(), flipped, student, previous)) / pool.height, 4
-            )
+            previous = cons.model_copy(update={"plausible_share": 0.0})
+            out["consistency.plausible_share_0"] = judged(previous, student)[0]
+            out["consistency.plausible_share_0.flipped_recall"] = recall(student, previous)
             # baseline in the same run: the previous default student (TF-IDF features, plausible_share 0.04)
             tfidf = cons.model_copy(update={"student": "tfidf_logreg", "plausible_share": 0.04})
             tfidf_student = seed_student(seeds, tfidf.C, tfidf.student)
-            tfidf_ctx = TaskContext(spec, p.model_copy(update={"filter": p.filter.model_copy(update={"consistency": tfidf})}), progress=False)
-            oof_tfidf = dict(real_text_gates(tfidf_ctx, seeds, analyzer, LocalEngine()))["consistency"](real)
-            on_pool_tfidf = gate_consistency(pool["text"].to_list(), pool["label"].to_list(), tfidf_student, tfidf)
-            out["consistency.tfidf_student"] = per_label(labs, lines, oof_tfidf[: seeds.height] + on_pool_tfidf)
-            out["consistency.tfidf_student.flipped_recall"] = round(
-                sum(v.reason is not None for v in gate_consistency(pool["text"].to_list(), flipped, tfidf_student, tfidf)) / pool.height, 4
-            )
+            out["consistency.tfidf_student"] = judged(tfidf, tfidf_student)[0]
+            out["consistency.tfidf_student.flipped_recall"] = recall(tfidf_student, tfidf)
             # what the 1% bar would cost: the gate's two thresholds raised, on the pool texts (train minus the seeds),
             # beside its power on the same texts given a random other label
-            pool_lines, pool_labs = pool["line"].to_list(), pool["label"].to_list()
             out["consistency.threshold_sweep"] = []
             for share in (0.04, 0.08, 0.12):
                 for conf in (0.5, 0.6, 0.7):
                     q = p.filter.consistency.model_copy(update={"plausible_share": share, "min_confidence": conf})
-                    g = per_label(pool_labs, pool_lines, gate_consistency(pool["text"].to_list(), pool_labs, student, q))
+                    g = per_label(pool_labs, pool_lines, gate_consistency(pool_texts, pool_labs, student, q))
                     out["consistency.threshold_sweep"].append({
                         "plausible_share": share, "min_confidence": conf, "rejected": g["rejected"], "texts": g["texts"],
                         "labels_over_1pct": g["labels_over_1pct"], "max_label_rate": g["max_label_rate"],
-                        "flipped_recall": round(sum(v.reason is not None for v in gate_consistency(pool["text"].to_list(), flipped, student, q)) / pool.height, 4),
+                        "flipped_recall": recall(student, q),
                     })
             # calibrated as the filter stage does with action exempt: the (label, predicted label) disagreements seen out
             # of fold in a label's seeds no longer reject that label's texts
@@ -211,7 +205,7 @@ def run(name: str, params: Params, analyzer) -> dict:
                 v
                 if v.reason is None or (lab, finding_kind(v)) not in seen
                 else Verdict()
-                for lab, v in zip(pool["label"].to_list(), on_pool)
+                for lab, v in zip(pool_labs, on_pool)
             ]
             out["consistency.exempt"] = per_label(
                 labs, lines, [None] * seeds.height + exempt

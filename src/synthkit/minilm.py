@@ -137,5 +137,11 @@ class MiniLM:
 
 @lru_cache(maxsize=1)
 def shared_minilm() -> MiniLM:
-    """One encoder per process (its weights and vector cache shared by every teacher fit)."""
+    """One encoder per process (its weights and vector cache shared by every teacher fit and the consistency gate)."""
     return MiniLM()
+
+
+def chosen_encoder(name: str, reads_embeddings: bool, embedder=None):
+    """The sentence encoder a component set to `name` (minilm | wordllama) reads: shared_minilm() for minilm, when the
+    component reads embeddings at all; otherwise the caller's own embedder (wordllama, or None: in memory)."""
+    return shared_minilm() if name == "minilm" and reads_embeddings else embedder

@@ -121,13 +121,13 @@ def test_a_disabled_gate_loads_no_encoder(monkeypatch):
     from synthkit.config import Params
     from synthkit.cost import CostLedger
     from synthkit.engine import LocalEngine
-    from synthkit.gates import consistency
+    from synthkit import minilm
     from synthkit.tasks.base import TaskContext
     from synthkit.tasks.classification.filter import filter_gates
     from tests.conftest import make_rows
 
     loads = []
-    monkeypatch.setattr(consistency, "shared_minilm", lambda: loads.append(1))
+    monkeypatch.setattr(minilm, "shared_minilm", lambda: loads.append(1))
     seeds = make_rows([(t, "refund") for t in REFUND] + [(t, "login") for t in LOGIN], source="real", split="seed")
     off = Params.model_validate({"filter": {"consistency": {"enabled": False}}})
     filter_gates(TaskContext(None, off, progress=False), seeds, {}, None, LocalEngine(), CostLedger())

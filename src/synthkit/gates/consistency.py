@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from synthkit.config import ConsistencyParams
 from synthkit.embeddings import Embedder
 from synthkit.gates.base import KEEP, Verdict
-from synthkit.minilm import MiniLM, shared_minilm
+from synthkit.minilm import MiniLM, chosen_encoder
 from synthkit.students import neighbour_vote, uses_embeddings
 
 
@@ -18,9 +18,7 @@ def consistency_encoder(params: ConsistencyParams, embedder: Embedder | None = N
     """The sentence encoder the gate reads: all-MiniLM-L6-v2 (params.encoder minilm) or the stage's embedder (wordllama,
     with its cache). A gate that reads no embedding (a TF-IDF student, the openai backend) loads none."""
     reads = params.backend == "embed_knn" or (params.backend == "student" and uses_embeddings(params.student))
-    if params.encoder == "minilm" and reads:
-        return shared_minilm()
-    return embedder
+    return chosen_encoder(params.encoder, reads, embedder)
 
 
 def plausible_top(n_labels: int, share: float) -> int:

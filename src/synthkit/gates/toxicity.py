@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.metadata import version
 
 from synthkit.config import LlmParams, ToxicityParams
@@ -59,13 +60,9 @@ def _scored(texts: list[str], min_words: float):
 def top_words(features, rows: list[int]) -> list[str]:
     """For each row, the word that adds most to its offensive score (feature weight x the model's mean coefficient):
     what the gate found, so calibration can tell one flagged word from another. "-" for a row with no positive word."""
-    import numpy as np
-    from profanity_check import profanity_check as pc
-
     if not rows:
         return []
-    coef = np.mean([c.estimator.coef_[0] for c in pc.model.calibrated_classifiers_], axis=0)
-    names = pc.vectorizer.get_feature_names_out()
+    coef, names = _word_weights()
     out = []
     for r in rows:
         lo, hi = features.indptr[r], features.indptr[r + 1]
@@ -73,6 +70,15 @@ def top_words(features, rows: list[int]) -> list[str]:
         contrib = features.data[lo:hi] * coef[idx]
         out.append(str(names[idx[contrib.argmax()]]) if len(idx) and contrib.max() > 0 else "-")
     return out
+
+
+@lru_cache(maxsize=1)
+def _word_weights():
+    """(the model's coefficient per vocabulary word, averaged over its calibrated folds; the vocabulary's words)."""
+    import numpy as np
+    from profanity_check import profanity_check as pc
+
+    return np.mean([c.estimator.coef_[0] for c in pc.model.calibrated_classifiers_], axis=0), pc.vectorizer.get_feature_names_out()
 
 
 def _raw_tfidf(vectorizer, texts: list[str]):

@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from synthkit.config import PseudoLabelParams
 from synthkit.embeddings import Embedder
 from synthkit.generators.template import template_hash
-from synthkit.minilm import MiniLM, shared_minilm
+from synthkit.minilm import MiniLM, chosen_encoder
 from synthkit.schemas import CHANNELS, Example, Generator, content_id, rows_to_frame
 from synthkit.students import EmbeddingFeatures, neighbour_vote, train_student, uses_embeddings
 
@@ -57,9 +57,7 @@ EMBED_KNN = ("embed_knn", "views_embed_knn")  # agreements where the seeds neare
 def teacher_encoder(params: PseudoLabelParams, embedder: Embedder | None = None) -> Embedder | MiniLM | None:
     """The sentence encoder the teacher reads: all-MiniLM-L6-v2 (params.encoder minilm), or the student's own (the
     stage's embedder, with its cache). A teacher that reads no embedding (a TF-IDF student, no embed_knn) loads none."""
-    if params.encoder == "minilm" and (uses_embeddings(params.student) or params.agreement in EMBED_KNN):
-        return shared_minilm()
-    return embedder
+    return chosen_encoder(params.encoder, uses_embeddings(params.student) or params.agreement in EMBED_KNN, embedder)
 
 
 def select_pseudo_labels(
